@@ -1,0 +1,60 @@
+"""il6sim: a mechanistic simulator of IL-6 classic, trans- and trans-presentation signalling.
+
+The data path is model file → :class:`Network` → :class:`CompiledNetwork` → :func:`simulate` →
+:class:`Result`.
+
+>>> import il6sim
+>>> model = il6sim.load_model("models/examples/binding.toml")
+>>> res = il6sim.simulate(model, t_eval=[0.0, 24.0])
+>>> res.status
+'success'
+"""
+
+__version__ = "0.1.0"
+
+from .compiled import CompiledNetwork, compile_network
+from .errors import (
+    Il6simError,
+    ModelFileError,
+    NetworkError,
+    ProtocolError,
+    SolverError,
+    UnitError,
+    UnknownNameError,
+)
+from .network import Compartment, Network, Observable, Parameter, RateExpr, Reaction, Species
+from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetParameter
+from .results import Result, SteadyState
+from .shipped import load_model
+from .solve import SOLVERS, simulate, steady_state
+
+__all__ = [
+    "AddConcentration",
+    "CompiledNetwork",
+    "Compartment",
+    "Il6simError",
+    "Infusion",
+    "ModelFileError",
+    "Network",
+    "NetworkError",
+    "Observable",
+    "Parameter",
+    "Protocol",
+    "ProtocolError",
+    "RateExpr",
+    "Reaction",
+    "Result",
+    "SOLVERS",
+    "ScaleParameter",
+    "SetParameter",
+    "SolverError",
+    "Species",
+    "SteadyState",
+    "UnitError",
+    "UnknownNameError",
+    "__version__",
+    "compile_network",
+    "load_model",
+    "simulate",
+    "steady_state",
+]

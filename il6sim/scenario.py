@@ -1,0 +1,183 @@
+"""Scenario files: a protocol of stimuli over a model's steady state (``models/scenarios/*.toml``).
+
+A scenario sets parameters from t = 0, and lists events (parameter changes, additions to species)
+and infusions at fixed times. Values carry units and are converted with the network's parameter
+units, species molecular weights and compartment volumes. The format is in
+``models/scenarios/README.md``.
+
+>>> from il6sim.shipped import load_model
+>>> sc = load_scenario("healthy", load_model("il6"))
+>>> sc.name
+'healthy'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelFileError, UnitError, suggest
+from .network import Network
+from .protocol import AddConcentration, Event, Infusion, Protocol, SetParameter
+from .shipped import resolve
+from .tomlsource import TomlSource, check_keys, read_toml
+from .units import CONCENTRATION, Dims, Quantity, convert, parse_quantity, parse_time, parse_unit
+
+__all__ = ["Scenario", "convert_parameter_value", "load_scenario", "parse_scenario"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Parameter overrides (core units) and a protocol, with a default duration in hours."""
+
+    name: str
+    description: str = ""
+    duration_h: float = 28 * 24.0
+    parameters: Mapping[str, float] = field(default_factory=dict)
+    protocol: Protocol = Protocol()
+    source: str = ""
+    path: str = ""
+
+
+def parameter_dims(network: Network, pid: str) -> Dims:
+    """Dimension vector of a parameter, from the core unit stored with it."""
+    unit = network.get_parameter(pid).unit
+    return parse_unit(unit)[1] if unit and unit != "1" else (0, 0, 0, 0, 0)
+
+
+def convert_parameter_value(network: Network, pid: str, value: str | float) -> float:
+    """Convert a user value (``"0.5 1/h"``, or a bare number in core units) for parameter ``pid``."""
+    network.get_parameter(pid)
+    q = parse_quantity(value)
+    if isinstance(value, (int, float)) or q.dims == (0, 0, 0, 0, 0):
+        out = q.value
+    else:
+        out = convert(q, parameter_dims(network, pid), what=f"value for {pid}")
+    if not math.isfinite(out) or out < 0:
+        raise UnitError(f"value for {pid} must be finite and >= 0, got {value!r}")
+    return out
+
+
+def _concentration(network: Network, sid: str, q: Quantity) -> float:
+    sp = network.get_species(sid)
+    return convert(q, CONCENTRATION, mw=sp.mw_g_per_nmol, what=f"amount added to {sid}")
+
+
+def _rate(network: Network, sid: str, q: Quantity) -> float:
+    """An input rate as nM/h: concentration/time, amount/time or mass/time (per compartment volume)."""
+    sp = network.get_species(sid)
+    volume = network.get_compartment(sp.compartment).volume_l
+    per_conc: Dims = (1, -1, -1, 0, 0)
+    if q.dims[1] == 0:  # amount or mass per time → divide by the volume
+        q = Quantity(q.value / volume, (q.dims[0], q.dims[1] - 1, q.dims[2], q.dims[3], q.dims[4]))
+    return convert(q, per_conc, mw=sp.mw_g_per_nmol, what=f"infusion rate into {sid}")
+
+
+def load_scenario(name_or_path: str | Path, network: Network) -> Scenario:
+    """Load a shipped scenario by name or a scenario file by path, checked against ``network``."""
+    return parse_scenario(read_toml(resolve(name_or_path, "scenarios")), network)
+
+
+def parse_scenario(src: TomlSource, network: Network) -> Scenario:
+    data = src.data
+    check_keys(src, (), data, ("scenario", "parameters", "events", "infusions"))
+    head = data.get("scenario", {})
+    if not isinstance(head, dict):
+        raise src.error((), "scenario", "must be a table")
+    check_keys(src, ("scenario",), head, ("name", "description", "days", "source", "notes"))
+    name = str(head.get("name", Path(src.path).stem))
+    duration = 28 * 24.0
+    if "days" in head:
+        duration = _time(src, ("scenario",), head, "days", default_unit="d")
+        if duration <= 0:
+            raise src.error(("scenario",), "days", "must be positive")
+
+    params: dict[str, float] = {}
+    raw_params = data.get("parameters", {})
+    if not isinstance(raw_params, dict):
+        raise src.error((), "parameters", "must be a table of name = \"value unit\"")
+    for pid, value in raw_params.items():
+        params[pid] = _param(src, ("parameters",), pid, value, network)
+
+    events: list[Event] = []
+    raw_events = data.get("events", [])
+    if not isinstance(raw_events, list):
+        raise src.error((), "events", "must be an array of tables: write each as [[events]]")
+    for i, ev in enumerate(raw_events):
+        where: tuple[str | int, ...] = ("events", i)
+        if not isinstance(ev, dict):
+            raise src.error(where, None, "must be a table")
+        check_keys(src, where, ev, ("at", "set", "add", "note"))
+        at = _time(src, where, ev, "at", default_unit="h")
+        if "set" not in ev and "add" not in ev:
+            raise src.error(where, None, "an event needs 'set' and/or 'add'")
+        for pid, value in _subtable(src, where, ev, "set").items():
+            events.append(SetParameter(at, pid, _param(src, where, pid, value, network, key="set")))
+        for sid, value in _subtable(src, where, ev, "add").items():
+            if sid not in network.species_ids:
+                raise src.error(where, "add", f"unknown species '{sid}'{suggest(sid, network.species_ids)}")
+            try:
+                delta = _concentration(network, sid, parse_quantity(value))
+            except UnitError as exc:
+                raise src.error(where, "add", str(exc)) from None
+            if not (math.isfinite(delta) and delta >= 0):
+                raise src.error(where, "add", f"amount for '{sid}' must be finite and >= 0")
+            events.append(AddConcentration(at, sid, delta))
+
+    raw_inf = data.get("infusions", [])
+    if not isinstance(raw_inf, list):
+        raise src.error((), "infusions", "must be an array of tables: write each as [[infusions]]")
+    for i, inf in enumerate(raw_inf):
+        where = ("infusions", i)
+        if not isinstance(inf, dict):
+            raise src.error(where, None, "must be a table")
+        check_keys(src, where, inf, ("species", "start", "stop", "rate", "note"))
+        sid = inf.get("species")
+        if not isinstance(sid, str) or sid not in network.species_ids:
+            raise src.error(where, "species", f"unknown species '{sid}'{suggest(str(sid), network.species_ids)}")
+        start = _time(src, where, inf, "start", default_unit="h")
+        stop = _time(src, where, inf, "stop", default_unit="h")
+        if stop <= start:
+            raise src.error(where, "stop", "must be after start")
+        try:
+            rate = _rate(network, sid, parse_quantity(inf.get("rate", "")))
+        except UnitError as exc:
+            raise src.error(where, "rate", str(exc)) from None
+        if not (math.isfinite(rate) and rate >= 0):
+            raise src.error(where, "rate", "must be finite and >= 0")
+        events.append(Infusion(start, stop, sid, rate))
+    return Scenario(name, str(head.get("description", "")), duration, params, Protocol(tuple(events)),
+                    str(head.get("source", "")), src.path)
+
+
+def _subtable(src: TomlSource, where: tuple[str | int, ...], entry: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = entry.get(key, {})
+    if not isinstance(value, dict):
+        raise src.error(where, key, "must be a table like { name = \"value unit\" }")
+    return value
+
+
+def _param(src: TomlSource, where: tuple[str | int, ...], pid: str, value: Any, network: Network,
+           key: str | None = None) -> float:
+    if pid not in network.parameter_ids:
+        raise src.error(where, key or pid, f"unknown parameter '{pid}'{suggest(pid, network.parameter_ids)}")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise src.error(where, key or pid, f"value for '{pid}' must be a number with its unit")
+    try:
+        return convert_parameter_value(network, pid, value)
+    except UnitError as exc:
+        raise src.error(where, key or pid, str(exc)) from None
+
+
+def _time(src: TomlSource, where: tuple[str | int, ...], entry: Mapping[str, Any], key: str, default_unit: str) -> float:
+    if key not in entry:
+        raise src.error(where, key, "missing")
+    try:
+        t = parse_time(entry[key], default_unit)
+    except (UnitError, ModelFileError) as exc:
+        raise src.error(where, key, str(exc)) from None
+    return t
+

@@ -1,0 +1,449 @@
+"""Simulation and steady states.
+
+``simulate`` integrates a compiled network through a protocol, splitting the integration at every
+event time, with a solver backend chosen by name. ``steady_state`` finds a steady state by Newton's
+method on the network's equations with each conserved moiety held at its initial total (the
+analytic Jacobian, conservation rows replacing their pivot species), falling back to integration
+when Newton does not converge.
+
+Outputs at an event time show the state after the event. Integration steps never depend on the
+output grid (``t_eval`` only selects where the solution is reported).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from typing import Protocol as TypingProtocol
+
+import numpy as np
+
+from . import __version__
+from ._kernels import jacobian as _jac_kernel
+from ._kernels import rhs as _rhs_kernel
+from .compiled import CompiledNetwork, compile_network
+from .errors import ProtocolError, SolverError, UnknownNameError, suggest
+from .network import Network
+from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetParameter
+from .results import Result, SteadyState
+
+__all__ = ["SOLVERS", "SolverOptions", "as_compiled", "simulate", "steady_state"]
+
+ModelLike = Network | CompiledNetwork | str | Path
+
+_COMPILED_CACHE: dict[int, tuple[Network, CompiledNetwork]] = {}
+
+
+def as_compiled(model: ModelLike) -> CompiledNetwork:
+    """Accept a Network, a CompiledNetwork, a shipped model name or a path; return it compiled."""
+    if isinstance(model, CompiledNetwork):
+        return model
+    if isinstance(model, (str, Path)):
+        from .shipped import load_model
+
+        model = load_model(model)
+    if not isinstance(model, Network):
+        raise TypeError(f"expected a Network, CompiledNetwork, model name or path; got {type(model).__name__}")
+    hit = _COMPILED_CACHE.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    cn = compile_network(model)
+    if len(_COMPILED_CACHE) > 64:
+        _COMPILED_CACHE.clear()
+    _COMPILED_CACHE[id(model)] = (model, cn)
+    return cn
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Integrator settings. ``atol`` is in nM (scalar or per species)."""
+
+    solver: str = "scipy"
+    method: str = "BDF"
+    rtol: float = 1e-8
+    atol: float | Sequence[float] = 1e-12
+    max_step: float = math.inf
+    first_step: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        atol = self.atol if isinstance(self.atol, (int, float)) else list(map(float, self.atol))
+        return {"solver": self.solver, "method": self.method, "rtol": self.rtol, "atol": atol,
+                "max_step": None if math.isinf(self.max_step) else self.max_step}
+
+
+class Backend(TypingProtocol):
+    """A solver backend integrates ``dc/dt = f(c)`` from ``t0`` to ``t1`` and reports ``t_out``."""
+
+    methods: tuple[str, ...]
+
+    def advance(self, cn: CompiledNetwork, k: np.ndarray, u: np.ndarray, t0: float, t1: float, y0: np.ndarray,
+                t_out: np.ndarray, options: SolverOptions) -> tuple[np.ndarray, np.ndarray, dict[str, int], str | None]:
+        """Return (states at t_out (len(t_out), n), state at t1, stats, error message or None)."""
+        ...
+
+
+class ScipyBackend:
+    """scipy ``solve_ivp`` (BDF, Radau or LSODA) fed the numba right-hand side and analytic Jacobian."""
+
+    methods = ("BDF", "Radau", "LSODA")
+
+    def advance(self, cn: CompiledNetwork, k: np.ndarray, u: np.ndarray, t0: float, t1: float, y0: np.ndarray,
+                t_out: np.ndarray, options: SolverOptions) -> tuple[np.ndarray, np.ndarray, dict[str, int], str | None]:
+        from scipy.integrate import solve_ivp
+
+        args = cn.kernel_args()
+
+        def fun(t: float, y: np.ndarray) -> np.ndarray:
+            return _rhs_kernel(y, k, u, *args)
+
+        def jac(t: float, y: np.ndarray) -> np.ndarray:
+            return _jac_kernel(y, k, *args)
+
+        t_eval = np.append(t_out, t1) if (len(t_out) == 0 or t_out[-1] != t1) else t_out
+        kwargs: dict[str, Any] = {"rtol": options.rtol, "atol": options.atol, "max_step": options.max_step}
+        if options.first_step is not None:
+            kwargs["first_step"] = options.first_step
+        sol = solve_ivp(fun, (t0, t1), y0, method=options.method, t_eval=t_eval, jac=jac, **kwargs)
+        stats = {"nfev": int(sol.nfev), "njev": int(sol.njev), "nlu": int(sol.nlu)}
+        if sol.status < 0:
+            reached = float(sol.t[-1]) if sol.t.size else t0
+            return np.empty((0, len(y0))), y0, stats, f"{options.method} failed near t = {reached:g} h: {sol.message}"
+        ys = sol.y.T
+        return ys[: len(t_out)], ys[-1].copy(), stats, None
+
+
+SOLVERS: dict[str, Backend] = {"scipy": ScipyBackend()}
+
+
+def _backend(options: SolverOptions) -> Backend:
+    backend = SOLVERS.get(options.solver)
+    if backend is None:
+        raise UnknownNameError(
+            f"unknown solver '{options.solver}'{suggest(options.solver, SOLVERS)} (valid: {', '.join(SOLVERS)})"
+        )
+    if options.method not in backend.methods:
+        raise UnknownNameError(
+            f"unknown method '{options.method}' for solver '{options.solver}'"
+            f"{suggest(options.method, backend.methods)} (valid: {', '.join(backend.methods)})"
+        )
+    if not (options.rtol > 0 and np.all(np.asarray(options.atol) >= 0)):
+        raise SolverError("rtol must be > 0 and atol >= 0")
+    return backend
+
+
+def _initial_state(cn: CompiledNetwork, initial: Any, p: np.ndarray) -> np.ndarray:
+    if initial is None:
+        return cn.x0.copy()
+    if isinstance(initial, str):
+        if initial != "steady":
+            raise SolverError(f"initial must be None, 'steady', a mapping or an array; got '{initial}'")
+        ss = _steady_state_compiled(cn, p, cn.x0.copy())
+        if not ss.converged:
+            raise SolverError(f"no steady state found to start from (residual {ss.residual:.2e})")
+        return np.array(ss.values, dtype=float)
+    if isinstance(initial, SteadyState):
+        return np.array(initial.values, dtype=float)
+    if isinstance(initial, Mapping):
+        x = cn.x0.copy()
+        for sid, value in initial.items():
+            x[cn.index_of_species(sid)] = float(value)
+        return x
+    x = np.array(initial, dtype=float)
+    if x.shape != (cn.n_species,):
+        raise SolverError(f"initial state has shape {x.shape}, expected ({cn.n_species},)")
+    return x
+
+
+def _check_protocol(cn: CompiledNetwork, protocol: Protocol, t_end: float, beyond_end: str) -> list:
+    events = []
+    for e in protocol.sorted_events():
+        if isinstance(e, (AddConcentration, Infusion)):
+            cn.index_of_species(e.species)
+        else:
+            if e.name not in cn.parameter_index:
+                raise UnknownNameError(f"protocol sets unknown parameter '{e.name}'{suggest(e.name, cn.parameter_ids)}")
+        if e.time_h > t_end:
+            if beyond_end == "error":
+                raise ProtocolError(
+                    f"{type(e).__name__} of '{getattr(e, 'species', getattr(e, 'name', ''))}' at {e.time_h:g} h "
+                    f"is after the end of the simulation ({t_end:g} h); simulate longer or move the event"
+                )
+            continue
+        events.append(e)
+    return events
+
+
+def simulate(
+    model: ModelLike,
+    t_eval: Sequence[float] | np.ndarray,
+    *,
+    parameters: Mapping[str, float] | None = None,
+    protocol: Protocol | None = None,
+    initial: Any = None,
+    solver: str = "scipy",
+    method: str = "BDF",
+    rtol: float = 1e-8,
+    atol: float | Sequence[float] = 1e-12,
+    max_step: float = math.inf,
+    events_beyond_end: str = "error",
+    throw: bool = True,
+) -> Result:
+    """Integrate ``model`` and report species and observables at ``t_eval`` (hours).
+
+    Parameters
+    ----------
+    model : Network, CompiledNetwork, shipped model name or path to a model file.
+    t_eval : increasing output times in hours, all >= 0; integration starts at t = 0.
+    parameters : name → value overrides in core units (nM, h).
+    protocol : events (doses, infusions, parameter changes) applied at fixed times.
+    initial : None (the file's initial values), ``"steady"`` (the steady state at these
+        parameters), a SteadyState, a species → nM mapping (others from the file), or an array.
+    solver, method : backend name (see ``SOLVERS``) and its method (scipy: BDF, Radau, LSODA).
+    rtol, atol : tolerances; ``atol`` in nM.
+    events_beyond_end : ``"error"`` (default) or ``"ignore"`` events after ``t_eval[-1]``.
+    throw : raise :class:`SolverError` on failure (default); otherwise return a Result with
+        ``status == "failed"`` and NaN rows from the failure on.
+
+    Examples
+    --------
+    >>> import il6sim, numpy as np
+    >>> res = il6sim.simulate("models/examples/binding.toml", t_eval=np.linspace(0, 10, 3))
+    >>> round(float(res["l__r"][-1]), 3)
+    3.783
+    """
+    t0_wall = time.perf_counter()
+    cn = as_compiled(model)
+    options = SolverOptions(solver, method, rtol, atol, max_step)
+    backend = _backend(options)
+    t_out = np.asarray(t_eval, dtype=float).ravel()
+    if t_out.size == 0:
+        raise SolverError("t_eval is empty: give at least one output time")
+    if not np.all(np.isfinite(t_out)):
+        raise SolverError("t_eval has non-finite times")
+    if t_out[0] < 0:
+        raise SolverError(f"t_eval starts at {t_out[0]:g} h; simulations start at t = 0, so times must be >= 0")
+    if np.any(np.diff(t_out) < 0):
+        raise SolverError("t_eval must be increasing")
+    if events_beyond_end not in ("error", "ignore"):
+        raise SolverError("events_beyond_end must be 'error' or 'ignore'")
+    protocol = protocol or Protocol()
+    p = cn.parameter_vector(parameters)
+    y = _initial_state(cn, initial, p)
+    t_end = float(t_out[-1])
+    events = _check_protocol(cn, protocol, t_end, events_beyond_end)
+
+    # Split points: every event time (and infusion stop) within (0, t_end].
+    stops = sorted({t for t in protocol.change_times() if 0.0 < t < t_end} | {t_end})
+    pending = list(events)
+    infusions: list[Infusion] = []
+    u = np.zeros(cn.n_species)
+    out = np.full((t_out.size, cn.n_species), np.nan)
+    stats = {"nfev": 0, "njev": 0, "nlu": 0, "segments": 0}
+    status, message = "success", "integration successful"
+    t = 0.0
+    k = cn.rate_constants(p)
+
+    def apply_events_at(now: float) -> None:
+        nonlocal k, u
+        changed_p = False
+        while pending and pending[0].time_h <= now:
+            e = pending.pop(0)
+            if isinstance(e, SetParameter):
+                p[cn.parameter_index[e.name]] = e.value
+                changed_p = True
+            elif isinstance(e, ScaleParameter):
+                p[cn.parameter_index[e.name]] *= e.factor
+                changed_p = True
+            elif isinstance(e, AddConcentration):
+                y[cn.index_of_species(e.species)] += e.delta_nM
+            elif isinstance(e, Infusion):
+                infusions.append(e)
+        if changed_p:
+            k = cn.rate_constants(p)
+        u = np.zeros(cn.n_species)
+        for inf in infusions:
+            if inf.start_h <= now < inf.stop_h:
+                u[cn.index_of_species(inf.species)] += inf.rate_nM_per_h
+
+    apply_events_at(0.0)
+    i_out = 0
+    while i_out < t_out.size and t_out[i_out] == 0.0:
+        out[i_out] = y
+        i_out += 1
+    for stop in stops:
+        if stop <= t:
+            continue
+        is_last = stop == t_end
+        j = i_out
+        while j < t_out.size and (t_out[j] < stop or (is_last and t_out[j] == stop)):
+            j += 1
+        ys, y_end, seg_stats, error = backend.advance(cn, k, u, t, stop, y, t_out[i_out:j], options)
+        for key, val in seg_stats.items():
+            stats[key] = stats.get(key, 0) + val
+        stats["segments"] += 1
+        if error is not None:
+            status, message = "failed", error
+            break
+        out[i_out:j] = ys
+        i_out = j
+        y = y_end
+        t = stop
+        apply_events_at(t)
+        while i_out < t_out.size and t_out[i_out] == t and not is_last:
+            out[i_out] = y
+            i_out += 1
+    if status == "success":
+        finite = np.isfinite(out)
+        if not finite.all():
+            status, message = "failed", "the solution contains NaN or infinite values"
+        else:
+            scale = np.maximum(np.max(np.abs(out), axis=0), 1e-300)
+            worst = np.min(out / scale, axis=0)
+            negative = [cn.species_ids[i] for i in np.where(worst < -1e-6)[0]]
+            if negative:
+                message = (f"integration successful; concentrations went negative beyond tolerance for "
+                           f"{', '.join(negative[:5])} (tighten rtol/atol)")
+    if status != "success" and throw:
+        raise SolverError(f"simulation of '{cn.network.name}' failed: {message}")
+    provenance = {
+        "il6sim_version": __version__,
+        "model": cn.network.name,
+        "model_file": cn.network.source_file,
+        "network_hash": cn.content_hash,
+        "metadata": dict(cn.network.metadata),
+        "parameters": {name: float(v) for name, v in zip(cn.parameter_ids, cn.parameter_vector(parameters))},
+        "parameter_overrides": {k_: float(v) for k_, v in (parameters or {}).items()},
+        "initial": initial if isinstance(initial, str) or initial is None else "given",
+        "protocol": protocol.to_dicts(),
+        "solver_options": options.as_dict(),
+        "solver_stats": stats,
+        "status": status,
+        "message": message,
+        "wall_time_s": time.perf_counter() - t0_wall,
+    }
+    obs = cn.observables(out)
+    return Result(t_out, cn.species_ids, out, cn.observable_ids, obs, cn.observable_units, provenance)
+
+
+# ---------------------------------------------------------------------------------------------
+def steady_state(
+    model: ModelLike,
+    *,
+    parameters: Mapping[str, float] | None = None,
+    initial: Any = None,
+    tol: float = 1e-10,
+) -> SteadyState:
+    """Find the steady state reached from ``initial`` (default: the file's initial values).
+
+    Conserved moieties keep the totals they have in the initial state. Newton's method with the
+    analytic Jacobian first; if it does not converge, integrate (BDF) over growing horizons and
+    polish with Newton.
+
+    Examples
+    --------
+    >>> import il6sim
+    >>> ss = il6sim.steady_state("models/examples/binding.toml")
+    >>> round(ss["l__r"], 4), ss.converged
+    (3.783, True)
+    """
+    cn = as_compiled(model)
+    p = cn.parameter_vector(parameters)
+    x0 = _initial_state(cn, initial, p)
+    return _steady_state_compiled(cn, p, x0, tol)
+
+
+def _steady_state_compiled(cn: CompiledNetwork, p: np.ndarray, x0: np.ndarray, tol: float = 1e-10) -> SteadyState:
+    k = cn.rate_constants(p)
+    laws, pivots = cn.conservation_laws, cn.conservation_pivots
+    totals = laws @ x0
+    args = cn.kernel_args()
+    u = np.zeros(cn.n_species)
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        f = _rhs_kernel(x, k, u, *args)
+        if len(pivots):
+            f[pivots] = laws @ x - totals
+        return f
+
+    def gross(x: np.ndarray) -> np.ndarray:
+        v = np.abs(cn.half_rates(x, p)).sum(axis=1)
+        g = np.abs(cn.stoichiometry) @ v
+        if len(pivots):
+            g[pivots] = np.abs(laws) @ np.abs(x) + np.abs(totals)
+        return g
+
+    def converged(x: np.ndarray) -> tuple[bool, float]:
+        f = residual(x)
+        g = gross(x)
+        rel = np.abs(f) / (g + 1e-300)
+        rel[(np.abs(f) <= 1e-300)] = 0.0
+        worst = float(np.max(rel)) if rel.size else 0.0
+        return worst <= tol, worst
+
+    def newton(x: np.ndarray, max_iter: int = 100) -> np.ndarray | None:
+        x = x.copy()
+        for _ in range(max_iter):
+            f = residual(x)
+            jac = _jac_kernel(x, k, *args)
+            if len(pivots):
+                jac[pivots] = laws
+            try:
+                dx = np.linalg.solve(jac, -f)
+            except np.linalg.LinAlgError:
+                return None
+            if not np.all(np.isfinite(dx)):
+                return None
+            # Keep concentrations non-negative: step at most 90% of the way to zero.
+            lam = 1.0
+            neg = dx < 0
+            if np.any(neg & (x > 0)):
+                ratio = np.min(-x[neg & (x > 0)] / dx[neg & (x > 0)])
+                lam = min(1.0, 0.9 * ratio) if ratio < 1.0 else 1.0
+            norm0 = np.linalg.norm(f)
+            for _ in range(30):
+                trial = x + lam * dx
+                trial = np.where(np.abs(trial) < 1e-300, 0.0, trial)
+                if np.linalg.norm(residual(trial)) <= (1 - 1e-4 * lam) * norm0 or lam < 1e-8:
+                    break
+                lam *= 0.5
+            x = np.maximum(trial, 0.0) if np.all(x0 >= 0) else trial
+            if np.all(np.abs(lam * dx) <= 1e-14 * np.abs(x) + 1e-300):
+                break
+        return x
+
+    x = newton(x0)
+    if x is not None:
+        ok, worst = converged(x)
+        if ok:
+            return _ss(cn, x, True, worst, "newton")
+    # Fallback: integrate towards the steady state, then polish.
+    y = x0.copy()
+    t = 0.0
+    best_worst = math.inf
+    for horizon in (1e2, 1e4, 1e6, 1e8):
+        res = ScipyBackend().advance(cn, k, u, t, horizon, y, np.empty(0),
+                                     SolverOptions(method="BDF", rtol=1e-10, atol=1e-16))
+        _, y_end, _, error = res
+        if error is not None:
+            break
+        y, t = y_end, horizon
+        polished = newton(y)
+        for cand in ([polished] if polished is not None else []) + [y]:
+            ok, worst = converged(cand)
+            best_worst = min(best_worst, worst)
+            if ok:
+                return _ss(cn, cand, True, worst, "integration+newton")
+    return _ss(cn, y, False, best_worst, "failed")
+
+
+def _ss(cn: CompiledNetwork, x: np.ndarray, ok: bool, worst: float, method: str) -> SteadyState:
+    x = np.array(x, dtype=float)
+    x.setflags(write=False)
+    obs = cn.observables(x[None, :])[0] if cn.observable_ids else np.zeros(0)
+    return SteadyState(cn.species_ids, x, ok, worst, method, cn.observable_ids, obs)
+
+
