@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("steady-state", help="print a model's steady state")
     _add_model_options(p)
 
+    p = sub.add_parser("model-card", help="write the model card (diagram, parameter table, assumptions) as Markdown")
+    p.add_argument("--model", default="il6")
+    p.add_argument("--out", help="Markdown file to write (default: stdout)")
+
     p = sub.add_parser("list", help="list models, scenarios, drugs, parameters, species or observables")
     p.add_argument("what", choices=("models", "scenarios", "drugs", "parameters", "species", "observables", "genotypes"))
     p.add_argument("--model", default="il6")
@@ -65,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list}[args.command]
+        handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list,
+                   "model-card": _cmd_model_card}[args.command]
         return handler(args)
     except Il6simError as exc:
         print(f"il6sim: error: {exc}", file=sys.stderr)
@@ -183,6 +188,23 @@ def _cmd_steady(args: argparse.Namespace) -> int:
     for sid in ss.species:
         print(f"{sid:32s} {ss[sid]:14.6g} nM")
     return 0 if ss.converged else 1
+
+
+def _cmd_model_card(args: argparse.Namespace) -> int:
+    from .modelcard import model_card
+    from .results import atomic_write
+    from .shipped import load_model
+
+    if args.out:
+        _check_writable(args.out)
+    command = "il6sim model-card" + (f" --model {args.model}" if args.model != "il6" else "") + (
+        f" --out {args.out}" if args.out else "")
+    text = model_card(load_model(args.model), command=command)
+    if args.out:
+        atomic_write(args.out, text.encode())
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:

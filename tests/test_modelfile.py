@@ -130,6 +130,9 @@ BAD_INPUTS = [
     (_replace('[species.il6__il6r]', '[species.1il6]'), r"'1il6' is not a valid species id", None),
     (_replace('terms = { il6 = 1 }', 'terms = { il7 = 1 }'), r"\[observables.il6_pg_ml\] terms: unknown species 'il7'", None),
     (_replace('unit = "pg/ml"', 'unit = "pg/mm"'), r"unknown unit 'mm'", None),
+    (_replace('equation = "-> il6"', 'id = "dup"\nequation = "-> il6"').replace(
+        'equation = "il6 <=> il6_liv"', 'id = "dup"\nequation = "il6 <=> il6_liv"'),
+     r"\[\[reactions\]\] #3 id: duplicate reaction id 'dup'", 56),
     ("", r"file is empty", None),
     ("[model]\nname = 'x'\n", r"needs a \[compartments\] table", None),
 ]
