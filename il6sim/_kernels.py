@@ -23,10 +23,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-JIT_OPTIONS = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+# Options in one place: cached on disk, release the GIL (threads can run sweeps), IEEE semantics.
+_jit = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def power(x: float, order: float) -> float:
     """``x ** order`` with fast paths for small integer orders; 0 for x <= 0 and fractional order."""
     if order == 1.0:
@@ -46,7 +47,7 @@ def power(x: float, order: float) -> float:
     return x**order
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def power_derivative(x: float, order: float) -> float:
     """d/dx of :func:`power`."""
     if order == 1.0:
@@ -58,7 +59,7 @@ def power_derivative(x: float, order: float) -> float:
     return order * power(x, order - 1.0)
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def rate_constants(p, kc_ptr, kc_idx, kc_exp, kc_const, out):
     """Fill ``out[h]`` with the rate constant of half-reaction ``h``; return ``out``."""
     for j in range(kc_const.shape[0]):
@@ -75,7 +76,7 @@ def rate_constants(p, kc_ptr, kc_idx, kc_exp, kc_const, out):
     return out
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def monomials(c, k, r_ptr, r_sp, r_ord, out):
     """Fill ``out[h] = k[h] · Π c ** order`` for every half-reaction ``h``; return ``out``."""
     for h in range(k.shape[0]):
@@ -87,7 +88,7 @@ def monomials(c, k, r_ptr, r_sp, r_ord, out):
     return out
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def _monomial(c, kh, r_ptr, r_sp, r_ord, h):
     v = kh
     for a in range(r_ptr[h], r_ptr[h + 1]):
@@ -95,7 +96,7 @@ def _monomial(c, kh, r_ptr, r_sp, r_ord, h):
     return v
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def rhs_into(c, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, out):
     """Write dc/dt into ``out`` (nM/h) and return it."""
     for i in range(out.shape[0]):
@@ -112,13 +113,13 @@ def rhs_into(c, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, out):
     return out
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def rhs(c, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef):
     """dc/dt as a new array (nM/h)."""
     return rhs_into(c, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, np.empty_like(c))
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def jacobian_into(c, k, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, out):
     """Write the analytic Jacobian d(dc/dt)/dc (dense, 1/h) into ``out`` and return it."""
     out[:, :] = 0.0
@@ -143,7 +144,7 @@ def jacobian_into(c, k, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, out):
     return out
 
 
-@njit(**JIT_OPTIONS)
+@_jit
 def jacobian(c, k, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef):
     """The analytic Jacobian as a new (n, n) array."""
     n = c.shape[0]

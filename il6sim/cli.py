@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -19,7 +20,7 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage first)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse would print usage first)
         self.exit(EXIT_USAGE, f"il6sim: error: {message}\n")
 
 
@@ -29,6 +30,36 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help="e.g. rs2228145=AC (repeatable)")
     p.add_argument("--set", action="append", default=[], dest="sets", metavar="PARAM=VALUE",
                    help="override a parameter, e.g. --set k_il6_basal='0.1 nM/h' (bare numbers are in core units)")
+
+
+class _DrugAction(argparse.Action):
+    """``--drug NAME`` starts a dosing group; --dose/--route/--at/--every/--count/--infusion fill it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        groups = getattr(namespace, "drug_groups", None) or []
+        if self.dest == "drug":
+            groups.append({"drug": values})
+        else:
+            if not groups:
+                parser.error(f"{option_string} must follow a --drug NAME")
+            if self.dest in groups[-1]:
+                parser.error(f"{option_string} given twice for --drug {groups[-1]['drug']}")
+            groups[-1][self.dest] = values
+        namespace.drug_groups = groups
+
+
+def _add_drug_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("drugs (repeat --drug for several; options apply to the --drug before them)")
+    g.add_argument("--drug", action=_DrugAction, metavar="NAME|PATH", help="a shipped drug or a drug file")
+    g.add_argument("--dose", action=_DrugAction, metavar="AMOUNT", help="e.g. 8mg/kg, 400mg (default: the drug's standard dose)")
+    g.add_argument("--route", action=_DrugAction, metavar="iv|sc", help="route (default: the drug's standard route)")
+    g.add_argument("--at", action=_DrugAction, metavar="TIME", help="first dose time (default: 0; e.g. 1d)")
+    g.add_argument("--every", action=_DrugAction, metavar="TIME", help="interval between doses (e.g. 14d)")
+    g.add_argument("--count", action=_DrugAction, metavar="N", help="doses in all, the first at --at")
+    g.add_argument("--infusion", action=_DrugAction, metavar="TIME", help="IV infusion duration (e.g. 1h)")
+    p.add_argument("--regimen", help="a regimen file (TOML, [[doses]] tables) for anything longer")
+    p.add_argument("--weight", default="70kg", help="body weight for mg/kg doses and PK scaling (default 70 kg)")
+    p.set_defaults(drug_groups=[])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtol", type=float, default=1e-8)
     p.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance in nM")
     p.add_argument("--out", help="CSV file to write (default: stdout)")
+    _add_drug_options(p)
+
+    p = sub.add_parser("compare", help="trapping versus blockade: untreated and each drug at its standard dose")
+    _add_model_options(p)
+    p.add_argument("--scenario", default="covid_severe", help="scenario (default: covid_severe)")
+    p.add_argument("--drugs", default="all", help="comma-separated drug names or paths (default: all shipped binders)")
+    p.add_argument("--at", default=None, help="dosing time (default: the scenario's admission time)")
+    p.add_argument("--weight", default="70kg", help="body weight (default 70 kg)")
+    p.add_argument("--days", default=None, help="duration (default: the scenario's)")
+    p.add_argument("--out", default="compare", help="output prefix: writes PREFIX.csv and PREFIX.png (default: compare)")
+    p.add_argument("--no-figure", action="store_true", help="skip the figure")
 
     p = sub.add_parser("steady-state", help="print a model's steady state")
     _add_model_options(p)
@@ -70,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list,
-                   "model-card": _cmd_model_card}[args.command]
+                   "model-card": _cmd_model_card, "compare": _cmd_compare}[args.command]
         return handler(args)
     except Il6simError as exc:
         print(f"il6sim: error: {exc}", file=sys.stderr)
@@ -116,43 +158,30 @@ def _network(args: argparse.Namespace):
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .protocol import Protocol
-    from .scenario import load_scenario
-    from .solve import simulate, steady_state
+    from .regimen import build_run
     from .units import parse_time
 
     if args.out:
         _check_writable(args.out)
     network = _network(args)
-    scenario = load_scenario(args.scenario, network) if args.scenario else None
     try:
-        duration = parse_time(args.days, "d") if args.days is not None else (
-            scenario.duration_h if scenario else 28 * 24.0)
+        days = parse_time(args.days, "d") if args.days is not None else None
         step = parse_time(args.step, "h")
     except UnitError as exc:
         raise UnitError(f"--days/--step: {exc}") from None
-    if duration <= 0:
+    if days is not None and days <= 0:
         raise Il6simError("--days must be positive")
     if step <= 0:
         raise Il6simError("--step must be positive")
+    run = build_run(network, scenario=args.scenario, drug_groups=args.drug_groups, regimen=args.regimen,
+                    weight=args.weight, duration_h=days)
+    duration = run.duration_h
     if duration / step > 1_000_000:
         raise Il6simError(f"--step {args.step} over {duration:g} h gives more than 1,000,000 output rows; use a larger step")
     t_eval = np.arange(0.0, duration + step * 1e-9, step)
     if t_eval[-1] < duration - 1e-9:
         t_eval = np.append(t_eval, duration)
-    initial = None
-    if args.start == "steady":
-        ss = steady_state(network)
-        if not ss.converged:
-            raise Il6simError(f"model '{network.name}' has no steady state to start from (residual {ss.residual:.1e}); use --start file")
-        initial = ss
-    result = simulate(
-        network, t_eval,
-        parameters=dict(scenario.parameters) if scenario else None,
-        protocol=scenario.protocol if scenario else Protocol(),
-        initial=initial, method=args.method, rtol=args.rtol, atol=args.atol,
-        events_beyond_end="ignore",
-    )
+    result = run.simulate(t_eval, start=args.start, method=args.method, rtol=args.rtol, atol=args.atol)
     columns = list(result.observable_ids) or list(result.species)
     if args.species and result.observable_ids:
         columns += list(result.species)
@@ -161,6 +190,20 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         print(f"wrote {len(t_eval)} rows x {len(columns) + 1} columns to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare_drugs, write_compare
+
+    prefix = args.out
+    _check_writable(prefix + ".csv")
+    network = _network(args)
+    table = compare_drugs(network, scenario=args.scenario, drugs=args.drugs, at=args.at, weight=args.weight,
+                          days=args.days)
+    written = write_compare(table, prefix, figure=not args.no_figure)
+    print(table.format())
+    print("wrote " + ", ".join(written), file=sys.stderr)
     return 0
 
 

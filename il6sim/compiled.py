@@ -57,6 +57,7 @@ class CompiledNetwork:
     observable_ids: tuple[str, ...] = ()
     observable_units: tuple[str, ...] = ()
     observable_matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    observable_denominator: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_species(self) -> int:
@@ -155,7 +156,14 @@ class CompiledNetwork:
         """Observables for states ``values`` of shape (T, n) → (T, n_obs)."""
         if not self.observable_ids:
             return np.zeros((np.shape(values)[0], 0))
-        return np.asarray(values) @ self.observable_matrix.T
+        values = np.asarray(values)
+        out = values @ self.observable_matrix.T
+        ratio = np.any(self.observable_denominator != 0, axis=1)
+        if ratio.any():
+            den = values @ self.observable_denominator[ratio].T
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[:, ratio] = np.where(den != 0, out[:, ratio] / np.where(den != 0, den, 1.0), 0.0)
+        return out
 
 
 def _left_null_space_rref(stoich: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
@@ -239,9 +247,12 @@ def compile_network(network: Network) -> CompiledNetwork:
 
     obs = network.observables
     omat = np.zeros((len(obs), len(network.species)))
+    dmat = np.zeros((len(obs), len(network.species)))
     for k, o in enumerate(obs):
         for sid, coef in o.terms:
             omat[k, sidx[sid]] += coef * o.factor
+        for sid, coef in o.denominator:
+            dmat[k, sidx[sid]] += coef
 
     def i64(x: list) -> np.ndarray:
         return np.asarray(x, dtype=np.int64)
@@ -263,4 +274,5 @@ def compile_network(network: Network) -> CompiledNetwork:
         observable_ids=tuple(o.id for o in obs),
         observable_units=tuple(o.unit for o in obs),
         observable_matrix=omat,
+        observable_denominator=dmat,
     )

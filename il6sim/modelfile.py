@@ -40,7 +40,7 @@ _SPECIES_KEYS = ("compartment", "initial", "mw", "boundary", "kind", "name", "so
 _PARAMETER_KEYS = ("value", "unit", "source", "mw", "name", "note")
 _REACTION_KEYS = ("equation", "rate", "forward", "reverse", "kd", "id", "compartment", "orders",
                   "reverse_orders", "note", "source")
-_OBSERVABLE_KEYS = ("terms", "unit", "mw", "scale", "description", "source")
+_OBSERVABLE_KEYS = ("terms", "unit", "mw", "scale", "description", "source", "counts", "denominator")
 _ARROWS = ("<=>", "<->", "->", "=>")
 
 
@@ -63,6 +63,7 @@ def parse_model(src: TomlSource) -> Network:
     name = _str(src, ("model",), model, "name", default=Path(src.path).stem)
 
     compartments = []
+    where: tuple[str | int, ...]
     for cid, entry in _table(src, data, "compartments").items():
         where = ("compartments", cid)
         _check_id(src, where, cid, "compartment")
@@ -130,7 +131,7 @@ def parse_model(src: TomlSource) -> Network:
     if not isinstance(raw_reactions, list):
         raise src.error(("reactions",), None, "must be an array of tables: write each as [[reactions]]")
     for i, entry in enumerate(raw_reactions):
-        where: tuple[str | int, ...] = ("reactions", i)
+        where = ("reactions", i)
         entry = _entry(src, where, entry)
         check_keys(src, where, entry, _REACTION_KEYS)
         rid = _str(src, where, entry, "id", default=f"r{i + 1}")
@@ -447,8 +448,23 @@ def _parse_observable(src: TomlSource, where: tuple[str | int, ...], oid: str, e
         if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef):
             raise src.error(where, "terms", f"coefficient of '{sid}' must be a number")
         terms.append((sid, float(coef)))
-    unit = _str(src, where, entry, "unit", default="nM")
+    denominator = []
+    if "denominator" in entry:
+        raw_den = entry["denominator"]
+        if not isinstance(raw_den, dict) or not raw_den:
+            raise src.error(where, "denominator", "must be a table of species and coefficients")
+        for sid, coef in raw_den.items():
+            if sid not in species_ids:
+                raise src.error(where, "denominator", f"unknown species '{sid}'{suggest(sid, species_ids)}")
+            if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef):
+                raise src.error(where, "denominator", f"coefficient of '{sid}' must be a number")
+            denominator.append((sid, float(coef)))
+    counts = _str(src, where, entry, "counts", default="")
+    unit = _str(src, where, entry, "unit", default="1" if denominator else "nM")
     mw = _mw(src, where, entry)
+    if denominator:
+        return Observable(oid, tuple(terms), 1.0, unit, _str(src, where, entry, "description", default=""),
+                          tuple(denominator), counts)
     scale = Quantity(1.0, DIMENSIONLESS)
     if "scale" in entry:
         scale = _raw_quantity(src, where, entry, "scale")
@@ -460,7 +476,8 @@ def _parse_observable(src: TomlSource, where: tuple[str | int, ...], oid: str, e
         factor = convert(base, unit_dims, mw=mw, what="observable") / unit_factor
     except UnitError as exc:
         raise src.error(where, "unit", str(exc)) from None
-    return Observable(oid, tuple(terms), factor, unit, _str(src, where, entry, "description", default=""))
+    return Observable(oid, tuple(terms), factor, unit, _str(src, where, entry, "description", default=""),
+                      counts=counts)
 
 
 def _parse_genotype(src: TomlSource, where: tuple[str | int, ...], gid: str, entry: Mapping[str, Any],

@@ -159,13 +159,20 @@ def _orders(side: tuple[tuple[str, float], ...], override: tuple[tuple[str, floa
 
 @dataclass(frozen=True)
 class Observable:
-    """A readout ``factor · Σ coef·[species]`` in ``unit`` (``factor`` converts from nM)."""
+    """A readout ``factor · Σ coef·[species]`` in ``unit`` (``factor`` converts from nM).
+
+    With a ``denominator`` it is the ratio ``factor · Σ terms / Σ denominator`` (0 where the
+    denominator is 0). ``counts`` names a component (e.g. ``"il6"``): species that transforms add
+    to the observable's compartment and that hold this component are counted too (an assay's total).
+    """
 
     id: str
     terms: tuple[tuple[str, float], ...]
     factor: float = 1.0
     unit: str = "nM"
     description: str = ""
+    denominator: tuple[tuple[str, float], ...] = ()
+    counts: str = ""
 
 
 @dataclass(frozen=True)
@@ -335,7 +342,7 @@ class Network:
                  r.compartment, r.orders, r.reverse_orders]
                 for r in self.reactions
             ],
-            "observables": [[o.id, o.terms, o.factor, o.unit] for o in self.observables],
+            "observables": [[o.id, o.terms, o.factor, o.unit, o.denominator] for o in self.observables],
         }
 
     @cached_property
@@ -397,7 +404,7 @@ def _validate(net: Network) -> None:
         if r.compartment is not None and r.compartment not in comps:
             raise NetworkError(f"reaction '{r.id}': unknown compartment '{r.compartment}'{suggest(r.compartment, comps)}")
     for o in net.observables:
-        for sid, _ in o.terms:
+        for sid, _ in o.terms + o.denominator:
             if sid not in species:
                 raise NetworkError(f"observable '{o.id}': unknown species '{sid}'{suggest(sid, species)}")
     for g in net.genotypes:

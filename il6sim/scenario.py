@@ -40,6 +40,7 @@ class Scenario:
     protocol: Protocol = Protocol()
     source: str = ""
     path: str = ""
+    admission_h: float = 0.0
 
 
 def parameter_dims(network: Network, pid: str) -> Dims:
@@ -87,13 +88,17 @@ def parse_scenario(src: TomlSource, network: Network) -> Scenario:
     head = data.get("scenario", {})
     if not isinstance(head, dict):
         raise src.error((), "scenario", "must be a table")
-    check_keys(src, ("scenario",), head, ("name", "description", "days", "source", "notes"))
+    check_keys(src, ("scenario",), head, ("name", "description", "days", "admission", "source", "notes"))
     name = str(head.get("name", Path(src.path).stem))
     duration = 28 * 24.0
     if "days" in head:
         duration = _time(src, ("scenario",), head, "days", default_unit="d")
         if duration <= 0:
             raise src.error(("scenario",), "days", "must be positive")
+
+    admission = _time(src, ("scenario",), head, "admission", default_unit="d") if "admission" in head else 0.0
+    if admission >= duration:
+        raise src.error(("scenario",), "admission", "must fall inside the scenario's duration (days)")
 
     params: dict[str, float] = {}
     raw_params = data.get("parameters", {})
@@ -135,9 +140,10 @@ def parse_scenario(src: TomlSource, network: Network) -> Scenario:
         if not isinstance(inf, dict):
             raise src.error(where, None, "must be a table")
         check_keys(src, where, inf, ("species", "start", "stop", "rate", "note"))
-        sid = inf.get("species")
-        if not isinstance(sid, str) or sid not in network.species_ids:
-            raise src.error(where, "species", f"unknown species '{sid}'{suggest(str(sid), network.species_ids)}")
+        raw_sid = inf.get("species")
+        if not isinstance(raw_sid, str) or raw_sid not in network.species_ids:
+            raise src.error(where, "species", f"unknown species '{raw_sid}'{suggest(str(raw_sid), network.species_ids)}")
+        sid = raw_sid
         start = _time(src, where, inf, "start", default_unit="h")
         stop = _time(src, where, inf, "stop", default_unit="h")
         if stop <= start:
@@ -150,7 +156,7 @@ def parse_scenario(src: TomlSource, network: Network) -> Scenario:
             raise src.error(where, "rate", "must be finite and >= 0")
         events.append(Infusion(start, stop, sid, rate))
     return Scenario(name, str(head.get("description", "")), duration, params, Protocol(tuple(events)),
-                    str(head.get("source", "")), src.path)
+                    str(head.get("source", "")), src.path, admission)
 
 
 def _subtable(src: TomlSource, where: tuple[str | int, ...], entry: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -45,6 +45,17 @@ def test_simulate_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
         (["simulate", "--genotype", "rs9999=AA"], "unknown genetic variant 'rs9999'"),
         (["simulate", "--method", "RK45"], "unknown method 'RK45'"),
         (["simulate", "--frobnicate"], "unrecognized arguments"),
+        (["simulate", "--drug", "tocilizumabb"], "unknown drug 'tocilizumabb'; did you mean 'tocilizumab'"),
+        (["simulate", "--drug", "tocilizumab", "--dose", "8"], "has no unit"),
+        (["simulate", "--drug", "tocilizumab", "--dose", "8 nM"], "must be a mass"),
+        (["simulate", "--drug", "tocilizumab", "--dose=-8mg/kg"], "must be a finite amount"),
+        (["simulate", "--drug", "tocilizumab", "--at", "30d"], "outside the simulated time"),
+        (["simulate", "--drug", "tocilizumab", "--route", "im"], "--route must be iv or sc"),
+        (["simulate", "--drug", "siltuximab", "--route", "sc"], "has no SC route"),
+        (["simulate", "--drug", "tocilizumab", "--weight=-80kg"], "between 1 and 500 kg"),
+        (["simulate", "--dose", "8mg/kg"], "must follow a --drug"),
+        (["simulate", "--drug", "tocilizumab", "--count", "0"], "at least 1"),
+        (["compare", "--drugs", "tocilizumab,siltuximabb"], "unknown drug 'siltuximabb'"),
     ],
 )
 def test_bad_input_one_line_error_and_nothing_written(tmp_path: Path, args: list[str], pattern: str) -> None:
@@ -61,6 +72,33 @@ def test_bad_input_one_line_error_and_nothing_written(tmp_path: Path, args: list
 def test_unwritable_output_is_reported_before_work(tmp_path: Path) -> None:
     proc = run("simulate", "--out", str(tmp_path / "missing" / "x.csv"))
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_drug_file_without_target(tmp_path: Path) -> None:
+    bad = tmp_path / "nodrug.toml"
+    bad.write_text('[drug]\nid = "x"\nname = "x"\ntarget_class = "cytokine"\nmw = "150 kDa"\n'
+                   '[pk]\ncl = "0.2 l/d"\nv1 = "3 l"\nq = "0.2 l/d"\nv2 = "3 l"\n')
+    proc = run("simulate", "--drug", str(bad), "--dose", "100mg", "--out", str(tmp_path / "o.csv"))
+    assert proc.returncode == 2 and "targets: missing" in proc.stderr and not (tmp_path / "o.csv").exists()
+
+
+def test_simulate_with_a_drug_and_several_doses(tmp_path: Path) -> None:
+    out = tmp_path / "tcz.csv"
+    assert main(["simulate", "--scenario", "covid_severe", "--drug", "tocilizumab", "--dose", "8mg/kg", "--at", "7d",
+                 "--drug", "dexamethasone", "--at", "7d", "--every", "1d", "--count", "10",
+                 "--step", "1d", "--out", str(out)]) == 0
+    header = out.read_text().splitlines()[0].split(",")
+    assert {"drug_total_ug_ml", "mil6r_occupancy", "sil6r_occupancy", "tcz_total_ug_ml"} <= set(header)
+
+
+def test_compare_writes_table_and_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = str(tmp_path / "cmp")
+    assert main(["compare", "--drugs", "tocilizumab,siltuximab", "--out", prefix]) == 0
+    printed = capsys.readouterr().out
+    assert "tocilizumab" in printed and "siltuximab" in printed
+    rows = (tmp_path / "cmp.csv").read_text().splitlines()
+    assert rows[0].startswith("drug,il6_free_pg_ml_peak") and len(rows) == 4
+    assert (tmp_path / "cmp.png").stat().st_size > 10_000
 
 
 def test_list_commands(capsys: pytest.CaptureFixture[str]) -> None:

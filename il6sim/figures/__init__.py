@@ -1,0 +1,1 @@
+"""Figures drawn from results (never by re-solving inside plotting code)."""
