@@ -252,3 +252,19 @@ def test_dose_outside_simulated_time(tmp_path: Path) -> None:
     with pytest.raises(ProtocolError, match="no SC route|--route"):
         build_run(net, drug_groups=[{"drug": drug.path, "route": "im"}])
     assert isinstance(build_run(net, drug_groups=[{"drug": drug.path}]).protocol, Protocol)
+
+
+def test_regimen_file_equals_command_line_groups(tmp_path: Path) -> None:
+    net = load_model("il6")
+    regimen = tmp_path / "reg.toml"
+    regimen.write_text('[regimen]\nweight = "80 kg"\n[[doses]]\ndrug = "tocilizumab"\ndose = "8 mg/kg"\n'
+                       'route = "iv"\ninfusion = "1 h"\nat = "1 d"\nevery = "14 d"\ncount = 2\n')
+    a = build_run(net, regimen=regimen, duration_h=28 * 24.0)
+    b = build_run(net, drug_groups=[{"drug": "tocilizumab", "dose": "8mg/kg", "route": "iv", "infusion": "1h",
+                                     "at": "1d", "every": "14d", "count": "2"}], weight="80kg", duration_h=28 * 24.0)
+    assert a.protocol == b.protocol and a.weight_kg == b.weight_kg == 80.0
+    assert [e.time_h for e in a.protocol.events] == [24.0, 24.0 + 14 * 24.0]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[doses]]\ndose = "8 mg/kg"\n')
+    with pytest.raises(ModelFileError, match=r"\[\[doses\]\] #1 drug: missing"):
+        build_run(net, regimen=bad)
