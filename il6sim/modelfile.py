@@ -436,35 +436,32 @@ def _parse_reaction(src: TomlSource, where: tuple[str | int, ...], entry: Mappin
     return reaction
 
 
+def _coefficients(src: TomlSource, where: tuple[str | int, ...], entry: Mapping[str, Any], key: str,
+                  species_ids: list[str]) -> tuple[tuple[str, float], ...]:
+    """A ``{ species = coefficient }`` table, checked."""
+    raw = entry.get(key)
+    if not isinstance(raw, dict) or not raw:
+        raise src.error(where, key, "missing: a table of species and coefficients, e.g. { il6 = 1 }")
+    out = []
+    for sid, coef in raw.items():
+        if sid not in species_ids:
+            raise src.error(where, key, f"unknown species '{sid}'{suggest(sid, species_ids)}")
+        if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef):
+            raise src.error(where, key, f"coefficient of '{sid}' must be a number")
+        out.append((sid, float(coef)))
+    return tuple(out)
+
+
 def _parse_observable(src: TomlSource, where: tuple[str | int, ...], oid: str, entry: Mapping[str, Any],
                       species_ids: list[str]) -> Observable:
-    raw_terms = entry.get("terms")
-    if not isinstance(raw_terms, dict) or not raw_terms:
-        raise src.error(where, "terms", "missing: a table of species and coefficients, e.g. { il6 = 1 }")
-    terms = []
-    for sid, coef in raw_terms.items():
-        if sid not in species_ids:
-            raise src.error(where, "terms", f"unknown species '{sid}'{suggest(sid, species_ids)}")
-        if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef):
-            raise src.error(where, "terms", f"coefficient of '{sid}' must be a number")
-        terms.append((sid, float(coef)))
-    denominator = []
-    if "denominator" in entry:
-        raw_den = entry["denominator"]
-        if not isinstance(raw_den, dict) or not raw_den:
-            raise src.error(where, "denominator", "must be a table of species and coefficients")
-        for sid, coef in raw_den.items():
-            if sid not in species_ids:
-                raise src.error(where, "denominator", f"unknown species '{sid}'{suggest(sid, species_ids)}")
-            if isinstance(coef, bool) or not isinstance(coef, (int, float)) or not math.isfinite(coef):
-                raise src.error(where, "denominator", f"coefficient of '{sid}' must be a number")
-            denominator.append((sid, float(coef)))
+    terms = _coefficients(src, where, entry, "terms", species_ids)
+    denominator = _coefficients(src, where, entry, "denominator", species_ids) if "denominator" in entry else ()
     counts = _str(src, where, entry, "counts", default="")
     unit = _str(src, where, entry, "unit", default="1" if denominator else "nM")
     mw = _mw(src, where, entry)
     if denominator:
-        return Observable(oid, tuple(terms), 1.0, unit, _str(src, where, entry, "description", default=""),
-                          tuple(denominator), counts)
+        return Observable(oid, terms, 1.0, unit, _str(src, where, entry, "description", default=""),
+                          denominator, counts)
     scale = Quantity(1.0, DIMENSIONLESS)
     if "scale" in entry:
         scale = _raw_quantity(src, where, entry, "scale")
@@ -476,7 +473,7 @@ def _parse_observable(src: TomlSource, where: tuple[str | int, ...], oid: str, e
         factor = convert(base, unit_dims, mw=mw, what="observable") / unit_factor
     except UnitError as exc:
         raise src.error(where, "unit", str(exc)) from None
-    return Observable(oid, tuple(terms), factor, unit, _str(src, where, entry, "description", default=""),
+    return Observable(oid, terms, factor, unit, _str(src, where, entry, "description", default=""),
                       counts=counts)
 
 
