@@ -56,7 +56,7 @@ def resolve(name_or_path: str | Path, kind: str = "models") -> Path:
         names += sorted(p.stem for p in (base / "examples").glob("*.toml"))
     singular = kind.rstrip("s")
     raise UnknownNameError(
-        f"unknown {singular} '{text}'{suggest(text, names)} (shipped: {', '.join(names) or 'none'}; or give a path to a .toml file)"
+        f"unknown {singular} '{text}'{suggest(text, names)} (shipped: {', '.join(names) or 'none'}; or give a path to a .toml file or an SBML .xml model)"
     )
 
 

@@ -23,6 +23,7 @@ from typing import Protocol as TypingProtocol
 import numpy as np
 
 from . import __version__
+from ._jitsolve import JitBackend
 from ._kernels import jacobian as _jac_kernel
 from ._kernels import rhs as _rhs_kernel
 from .compiled import CompiledNetwork, compile_network
@@ -116,7 +117,7 @@ class ScipyBackend(Backend):
         return ys[: len(t_out)], ys[-1].copy(), stats, None
 
 
-SOLVERS: dict[str, Backend] = {"scipy": ScipyBackend()}
+SOLVERS: dict[str, Backend] = {"scipy": ScipyBackend(), "jit": JitBackend()}
 
 
 def _backend(options: SolverOptions) -> Backend:
@@ -185,7 +186,7 @@ def simulate(
     protocol: Protocol | None = None,
     initial: Any = None,
     solver: str = "scipy",
-    method: str = "BDF",
+    method: str | None = None,
     rtol: float = 1e-8,
     atol: float | Sequence[float] = 1e-12,
     max_step: float = math.inf,
@@ -202,7 +203,9 @@ def simulate(
     protocol : events (doses, infusions, parameter changes) applied at fixed times.
     initial : None (the file's initial values), ``"steady"`` (the steady state at these
         parameters), a SteadyState, a species → nM mapping (others from the file), or an array.
-    solver, method : backend name (see ``SOLVERS``) and its method (scipy: BDF, Radau, LSODA).
+    solver, method : backend name (see ``SOLVERS``: ``"scipy"``, the reference, or ``"jit"``, the
+        Rosenbrock integrator that runs inside numba) and its method (scipy: BDF, Radau, LSODA;
+        jit: Rodas5P, Rodas4); ``None`` picks the backend's first method.
     rtol, atol : tolerances; ``atol`` in nM.
     events_beyond_end : ``"error"`` (default) or ``"ignore"`` events after ``t_eval[-1]``.
     throw : raise :class:`SolverError` on failure (default); otherwise return a Result with
@@ -217,6 +220,9 @@ def simulate(
     """
     t0_wall = time.perf_counter()
     cn = as_compiled(model)
+    if method is None:
+        known = SOLVERS.get(solver)
+        method = known.methods[0] if known is not None else "BDF"
     options = SolverOptions(solver, method, rtol, atol, max_step)
     backend = _backend(options)
     t_out = np.asarray(t_eval, dtype=float).ravel()
@@ -277,9 +283,8 @@ def simulate(
     for stop in stops:
         if stop <= t:
             continue
-        is_last = stop == t_end
         j = i_out
-        while j < t_out.size and (t_out[j] < stop or (is_last and t_out[j] == stop)):
+        while j < t_out.size and t_out[j] < stop:
             j += 1
         ys, y_end, seg_stats, error = backend.advance(cn, k, u, t, stop, y, t_out[i_out:j], options)
         for key, val in seg_stats.items():
@@ -292,8 +297,8 @@ def simulate(
         i_out = j
         y = y_end
         t = stop
-        apply_events_at(t)
-        while i_out < t_out.size and t_out[i_out] == t and not is_last:
+        apply_events_at(t)  # an output at an event time shows the state after the event
+        while i_out < t_out.size and t_out[i_out] == t:
             out[i_out] = y
             i_out += 1
     if status == "success":

@@ -16,8 +16,12 @@ def random_networks(draw, max_species: int = 12, max_reactions: int = 20, open_s
     """Up to ``max_species`` species in one or two compartments and up to ``max_reactions``
     reactions of mixed kind: binding (reversible), isomerisation, transport between compartments,
     catalysed production, dimerisation with an order apart from the stoichiometry and, when
-    ``open_system``, zero-order synthesis and first-order loss. Without ``catalysis`` no reaction
-    creates mass from a species, so trajectories cannot blow up in finite time.
+    ``open_system``, zero-order synthesis and first-order loss.
+
+    Without ``catalysis`` every species gets a mass (1, 2 or 3) and a reaction is kept only if it
+    conserves mass (bind: m_c = m_a + m_b; dimer: m_b = 2 m_a; iso, transport, order: equal masses),
+    so total mass grows at most linearly (synthesis) and no trajectory blows up. With it, any
+    combination is allowed (for kernel tests, where nothing is integrated).
     """
     n_comp = draw(st.integers(1, 2))
     comps = tuple(Compartment(f"c{i}", draw(st.sampled_from([0.5, 1.0, 3.0, 20.0]))) for i in range(n_comp))
@@ -40,10 +44,27 @@ def random_networks(draw, max_species: int = 12, max_reactions: int = 20, open_s
 
     ids = [s.id for s in species]
     comp_of = {s.id: s.compartment for s in species}
-    for j in range(n_rx):
+    mass = {sid: draw(st.integers(1, 3)) for sid in ids}
+
+    def conserves(kind: str, a: str, b: str, c: str) -> bool:
+        if catalysis:
+            return True
+        if kind == "bind":
+            return mass[c] == mass[a] + mass[b]
+        if kind == "dimer":
+            return mass[b] == 2 * mass[a]
+        if kind in ("iso", "transport", "order"):
+            return mass[a] == mass[b]
+        return True
+
+    for j in range(4 * n_rx):  # draw candidates until n_rx reactions are kept
+        if len(reactions) >= n_rx:
+            break
         kind = draw(st.sampled_from(kinds))
         a, b, c = (draw(st.sampled_from(ids)) for _ in range(3))
         rid = f"r{j}"
+        if not conserves(kind, a, b, c):
+            continue
         if kind == "bind" and len({a, b, c}) == 3:
             reactions.append(Reaction(rid, ((a, 1.0), (b, 1.0)), ((c, 1.0),), param("1/(nM*h)"), param("1/h"),
                                       compartment=comp_of[a]))

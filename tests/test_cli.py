@@ -106,3 +106,12 @@ def test_list_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "il6" in capsys.readouterr().out.split()
     assert main(["list", "observables"]) == 0
     assert "il6_free_pg_ml" in capsys.readouterr().out
+
+
+def test_export_sbml_and_use_it_as_a_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("libsbml", reason="python-libsbml (the 'sbml' or 'test' extra) is not installed")
+    out = tmp_path / "il6.xml"
+    assert main(["export-sbml", "--out", str(out)]) == 0
+    assert main(["steady-state", "--model", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "converged=True" in printed and "il6_free_pg_ml" in printed
