@@ -356,11 +356,14 @@ def _round_trip(net: il6sim.Network, tmp_path: Path) -> tuple[il6sim.Network, Pa
     return read_sbml(path), path
 
 
+BINDERS = ("siltuximab", "sirukumab", "clazakizumab", "olokizumab", "tocilizumab", "sarilumab", "olamkicept")
+
+
 def _models() -> list[tuple[str, il6sim.Network]]:
     from il6sim.drugs import add_drug, load_drug
 
     base = il6sim.load_model("il6")
-    return [("il6", base), ("il6+tocilizumab", add_drug(base, load_drug("tocilizumab")))]
+    return [("il6", base)] + [(f"il6+{name}", add_drug(base, load_drug(name))) for name in BINDERS]
 
 
 @pytest.fixture(scope="module")
@@ -368,18 +371,33 @@ def models() -> list[tuple[str, il6sim.Network]]:
     return _models()
 
 
-T_SCENARIO = np.array([0.0, 0.5, 2.0, 12.0, 48.0, 168.0, 672.0])
+T_SCENARIO = np.array([0.0, 0.5, 2.0, 12.0, 48.0, 168.0, 360.0])
 
 
 def _perturbed_start(net: il6sim.Network) -> np.ndarray:
-    """Steady state with IL-6 raised 50-fold and the drug (if any) added: a real transient."""
-    x = np.array(il6sim.steady_state(net).values, dtype=float)
+    """The severe COVID-19 state at day 13 (end of the inflammatory drive; il6sim with its
+    protocol), plus an IV and an SC dose of the drug if there is one: the rest of the scenario has
+    no events, so both simulators can run it from here."""
+    from il6sim.scenario import load_scenario
+
+    sc = load_scenario("covid_severe", net)
+    ss = il6sim.steady_state(net)
+    day13 = il6sim.simulate(net, [0.0, 13 * 24.0], initial=ss, parameters=dict(sc.parameters),
+                            protocol=sc.protocol, method="Radau", rtol=1e-11, atol=1e-16)
+    x = np.array(day13.values[-1], dtype=float)
     ids = net.species_ids
-    x[ids.index("il6")] *= 50.0
-    for sid, dose in (("tcz", 50.0), ("tcz_depot", 200.0)):  # IV and SC doses of the drug, nM
-        if sid in ids:
-            x[ids.index(sid)] += dose
+    drug_ids = [c.id[: -len("_central")] for c in net.compartments if c.id.endswith("_central")]
+    for d in drug_ids:
+        x[ids.index(d)] += 50.0  # nM, an IV dose
+        if f"{d}_depot" in ids:
+            x[ids.index(f"{d}_depot")] += 200.0  # an SC dose
     return x
+
+
+def _scenario_parameters(net: il6sim.Network) -> dict[str, float]:
+    from il6sim.scenario import load_scenario
+
+    return dict(load_scenario("covid_severe", net).parameters)
 
 
 def test_export_round_trip_matches_native(models: list[tuple[str, il6sim.Network]], tmp_path: Path) -> None:
@@ -390,8 +408,10 @@ def test_export_round_trip_matches_native(models: list[tuple[str, il6sim.Network
         assert [p.unit for p in back.parameters] == [p.unit for p in net.parameters]
         assert back.observable_ids == net.observable_ids
         x0 = _perturbed_start(net)
-        native = il6sim.simulate(net, T_SCENARIO, initial=x0, method="Radau", rtol=1e-11, atol=1e-16)
-        again = il6sim.simulate(back, T_SCENARIO, initial=x0, method="Radau", rtol=1e-11, atol=1e-16)
+        pars = _scenario_parameters(net)
+        native = il6sim.simulate(net, T_SCENARIO, initial=x0, parameters=pars, method="Radau", rtol=1e-11, atol=1e-16)
+        again = il6sim.simulate(back, T_SCENARIO, initial=x0, parameters=pars, method="Radau", rtol=1e-11,
+                                atol=1e-16)
         a, b = np.asarray(native.values), np.asarray(again.values)
         scale = np.maximum(np.abs(a), 1e-12 * np.max(np.abs(a), axis=0) + 1e-300)
         assert np.max(np.abs(a - b) / scale) <= 1e-8, label
@@ -448,8 +468,11 @@ def test_roadrunner_agrees_with_il6sim(models: list[tuple[str, il6sim.Network]],
         path = tmp_path / f"{re.sub(r'[^A-Za-z0-9_]', '_', label)}.xml"
         to_sbml(net, path)
         x0 = _perturbed_start(net)
-        native = il6sim.simulate(net, T_SCENARIO, initial=x0, method="Radau", rtol=1e-11, atol=1e-16)
+        pars = _scenario_parameters(net)
+        native = il6sim.simulate(net, T_SCENARIO, initial=x0, parameters=pars, method="Radau", rtol=1e-11, atol=1e-16)
         rr = roadrunner.RoadRunner(str(path))
+        for pid, value in pars.items():
+            rr.setValue(pid, float(value))
         rr.integrator.relative_tolerance = 1e-12
         rr.integrator.absolute_tolerance = 1e-18
         rr.integrator.max_num_steps = 100000
