@@ -27,6 +27,7 @@ from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetP
 from .results import Result, SteadyState
 from .shipped import load_model
 from .solve import SOLVERS, simulate, steady_state
+from .sweeps import SweepResult, SweepSpec, load_sweep, load_sweep_spec, sweep
 
 __all__ = [
     "AddConcentration",
@@ -50,11 +51,16 @@ __all__ = [
     "SolverError",
     "Species",
     "SteadyState",
+    "SweepResult",
+    "SweepSpec",
     "UnitError",
     "UnknownNameError",
     "__version__",
     "compile_network",
     "load_model",
+    "load_sweep",
+    "load_sweep_spec",
     "simulate",
     "steady_state",
+    "sweep",
 ]

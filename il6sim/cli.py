@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight", default="70kg", help="body weight for the drugs' PK (default 70 kg)")
     p.add_argument("--out", required=True, help="SBML file to write")
 
+    p = sub.add_parser("sweep", help="run a parameter sweep file; write chunk-*.npz and manifest.json to a directory")
+    p.add_argument("spec", help="sweep file (TOML)")
+    p.add_argument("--out", required=True, help="output directory (created if missing)")
+    p.add_argument("--resume", action="store_true", help="keep finished chunks of the same sweep; recompute the rest")
+
     p = sub.add_parser("list", help="list models, scenarios, drugs, parameters, species or observables")
     p.add_argument("what", choices=("models", "scenarios", "drugs", "parameters", "species", "observables", "genotypes"))
     p.add_argument("--model", default="il6")
@@ -120,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list,
                    "model-card": _cmd_model_card, "compare": _cmd_compare,
-                   "export-sbml": _cmd_export_sbml}[args.command]
+                   "export-sbml": _cmd_export_sbml, "sweep": _cmd_sweep}[args.command]
         return handler(args)
     except Il6simError as exc:
         print(f"il6sim: error: {exc}", file=sys.stderr)
@@ -272,6 +277,23 @@ def _cmd_export_sbml(args: argparse.Namespace) -> int:
         net = add_drug(net, load_drug(name), weight_kg=weight)
     to_sbml(net, args.out)
     print(f"wrote {args.out} (dosing protocols are not exported; drugs start at zero)", file=sys.stderr)
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweeps import load_sweep_spec, sweep
+
+    spec = load_sweep_spec(args.spec)  # every spec error is reported here, before any work
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if tty:  # quiet when stderr is not a terminal
+            print(f"\rsweep: {done}/{total} rows", end="", file=sys.stderr, flush=True)
+
+    res = sweep(spec, args.out, resume=args.resume, progress=progress)
+    failed = int((~res.ok).sum())
+    print(f"{chr(10) if tty else ''}wrote {args.out}/manifest.json and {len(res.manifest['chunks'])} chunk file(s): "
+          f"{len(res.status)} rows, {failed} failed (failures are recorded per row)", file=sys.stderr)
     return 0
 
 

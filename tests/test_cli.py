@@ -115,3 +115,18 @@ def test_export_sbml_and_use_it_as_a_model(tmp_path: Path, capsys: pytest.Captur
     assert main(["steady-state", "--model", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "converged=True" in printed and "il6_free_pg_ml" in printed
+
+
+def test_sweep_command_and_bad_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "sweep.toml"
+    spec.write_text('[sweep]\nscenario = "covid_severe"\ndays = 10\nstep = "12 h"\nseed = 1\nrows = 2\n'
+                    'observables = ["il6_free_pg_ml"]\nmetrics = ["peak"]\n'
+                    '[[factors]]\nparameter = "k_il6_basal"\nsampler = "uniform"\nlow = "0.001 nM/h"\nhigh = "0.01 nM/h"\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out)]) == 0
+    assert (out / "manifest.json").is_file()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(spec.read_text().replace('parameter = "k_il6_basal"', 'parameter = "k_il6_basl"'))
+    proc = run("sweep", str(bad), "--out", str(tmp_path / "out2"))
+    assert proc.returncode == 2 and "did you mean 'k_il6_basal'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out2").exists()

@@ -484,3 +484,24 @@ def test_roadrunner_agrees_with_il6sim(models: list[tuple[str, il6sim.Network]],
         a = np.asarray(native.values)
         scale = np.maximum(np.abs(a), 1e-9 * np.max(np.abs(a), axis=0) + 1e-300)
         assert np.max(np.abs(a - got) / scale) <= 1e-5, label
+
+
+def test_imported_model_sweeps_like_the_native_one(tmp_path: Path) -> None:
+    """An SBML export of the shipped model, imported again, gives the same sweep (issue 7)."""
+    import il6sim.sweeps as sw
+
+    path = tmp_path / "il6.xml"
+    to_sbml(il6sim.load_model("il6"), path)
+    results = []
+    for model in ("il6", str(path)):
+        spec = sw.spec_from_dict({
+            "sweep": {"model": model, "scenario": "covid_severe", "days": 14, "step": "12 h", "seed": 3, "rows": 3,
+                      "observables": ["il6_free_pg_ml", "crp_mg_l"], "metrics": ["peak", "auc"]},
+            "factors": [{"parameter": "k_il6_basal", "sampler": "lhs", "low": "0.005 nM/h", "high": "0.05 nM/h"}],
+        })
+        results.append(sw.sweep(spec))
+    native, imported = results
+    assert native.status.tolist() == imported.status.tolist() == [0, 0, 0]
+    np.testing.assert_array_equal(native.parameters, imported.parameters)
+    for name, values in native.metrics.items():
+        np.testing.assert_allclose(imported.metrics[name], values, rtol=1e-6, err_msg=name)
