@@ -25,6 +25,7 @@ from .errors import (
 from .network import Compartment, Network, Observable, Parameter, RateExpr, Reaction, Species
 from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetParameter
 from .results import Result, SteadyState
+from .sbml import read_sbml, to_sbml
 from .shipped import load_model
 from .solve import SOLVERS, simulate, steady_state
 from .sweeps import SweepResult, SweepSpec, load_sweep, load_sweep_spec, sweep
@@ -60,7 +61,9 @@ __all__ = [
     "load_model",
     "load_sweep",
     "load_sweep_spec",
+    "read_sbml",
     "simulate",
     "steady_state",
     "sweep",
+    "to_sbml",
 ]

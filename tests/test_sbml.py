@@ -505,3 +505,12 @@ def test_imported_model_sweeps_like_the_native_one(tmp_path: Path) -> None:
     np.testing.assert_array_equal(native.parameters, imported.parameters)
     for name, values in native.metrics.items():
         np.testing.assert_allclose(imported.metrics[name], values, rtol=1e-6, err_msg=name)
+
+
+def test_public_api_names(tmp_path: Path) -> None:
+    """``il6sim.to_sbml(model, path)`` and ``il6sim.load_model("model.xml")``, as the issue names them."""
+    path = tmp_path / "binding.xml"
+    il6sim.to_sbml(il6sim.load_model("models/examples/binding.toml"), path)
+    back = il6sim.load_model(str(path))
+    assert back.species_ids == ("l", "r", "l__r")
+    assert il6sim.steady_state(back)["l__r"] == pytest.approx(3.7830094339716984, rel=1e-9)
