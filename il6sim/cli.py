@@ -285,10 +285,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     spec = load_sweep_spec(args.spec)  # every spec error is reported here, before any work
     tty = sys.stderr.isatty()
+    import time
+
+    start = time.monotonic()
 
     def progress(done: int, total: int) -> None:
-        if tty:  # quiet when stderr is not a terminal
-            print(f"\rsweep: {done}/{total} rows", end="", file=sys.stderr, flush=True)
+        if tty:  # a bar with an ETA on a terminal, quiet otherwise
+            elapsed = time.monotonic() - start
+            eta = elapsed / done * (total - done) if done else float("nan")
+            bar = "#" * int(30 * done / max(total, 1))
+            print(f"\rsweep [{bar:<30s}] {done}/{total} rows, ETA {eta:5.0f} s", end="", file=sys.stderr, flush=True)
 
     res = sweep(spec, args.out, resume=args.resume, progress=progress)
     failed = int((~res.ok).sum())
