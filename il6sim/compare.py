@@ -77,7 +77,7 @@ def compare_drugs(network: Network, *, scenario: str = "covid_severe", drugs: st
     for name in names:
         run = build_run(network, scenario=scenario, weight=weight, duration_h=base.duration_h,
                         drug_groups=[{"drug": name, "at": t_dose}])
-        results[load_drug(name).name if not name.endswith(".toml") else name] = run.simulate(t_eval)
+        results[name if name.endswith(".toml") else run.drugs[0].name] = run.simulate(t_eval)
     after = t_eval >= t_dose
     ref = results["untreated"]
     rows = []

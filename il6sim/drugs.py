@@ -411,10 +411,13 @@ def _drug_observables(net: Network, drug: Drug, added: Sequence[Species], blood:
     obs.append(Observable("drug_total_ug_ml", (total.terms if total else ()) + terms, 1.0, "ug/ml",
                           "serum drug of every drug in the run, free plus bound (µg/ml, summed by mass)"))
 
+    # every drug added so far has a <id>_central compartment; its complexes' kinds start with <id>
+    drug_ids = {c.id[: -len("_central")] for c in net.compartments if c.id.endswith("_central")}
+
     def occupancy(oid: str, component: str, compartments: set[str] | None, desc: str) -> Observable:
         every = [s for s in net.species if component in _components(s.kind)
                  and (compartments is None or s.compartment in compartments)]
-        drug_bound = [s for s in every if any(c not in _REAL_COMPONENTS for c in _components(s.kind))]
+        drug_bound = [s for s in every if _components(s.kind)[0] in drug_ids]
         return Observable(oid, tuple((s.id, 1.0) for s in drug_bound), 1.0, "1", desc,
                           denominator=tuple((s.id, 1.0) for s in every))
 
@@ -424,8 +427,6 @@ def _drug_observables(net: Network, drug: Drug, added: Sequence[Species], blood:
                          "fraction of serum sIL-6R (all forms) held in a drug complex"))
     return obs
 
-
-_REAL_COMPONENTS = {"il6", "mil6r", "sil6r", "gp130", "sgp130", "mil6r_dc", "il6r"}
 
 
 # ------------------------------------------------------------------------------------------------
