@@ -5,8 +5,8 @@ standard regimen), 28 days, hourly output, rtol 1e-6, atol 1e-12 nM, each run st
 steady state. A sweep of N parameter rows (default 200) scales every parameter by a log-uniform
 factor in [0.5, 2] (seeded). Runners, measured in the same script run:
 
-* ``jit batch``: :func:`il6sim._jitsolve.run_batch` over all rows (numba ``prange``), on 1 and 2
-  numba threads; per-simulation time = wall time / N;
+* ``jit batch``: :func:`il6sim._jitsolve.run_batch` over all rows (threads over row blocks; the
+  kernel releases the GIL), on 1 and 2 threads; per-simulation time = wall time / N;
 * ``jit single``: ``il6sim.simulate(..., solver="jit", method="Rodas5P")`` row by row (the
   ``JitBackend`` behind the ordinary API, Python per segment);
 * ``scipy BDF``: ``il6sim.simulate(..., method="BDF")`` row by row (numba RHS and analytic Jacobian).

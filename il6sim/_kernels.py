@@ -149,3 +149,78 @@ def jacobian(c, k, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef):
     """The analytic Jacobian as a new (n, n) array."""
     n = c.shape[0]
     return jacobian_into(c, k, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, np.empty((n, n)))
+
+
+@_jit
+def jacobian_values_into(c, k, r_ptr, r_sp, r_ord, s_ptr, s_coef, jac_pos, jac_ptr, out):
+    """The analytic Jacobian scattered into a sparse value array and returned.
+
+    The contribution of reactant entry ``a`` (of half-reaction ``h``, reaction ``j = h // 2``) to
+    stoichiometry entry ``s`` is added to ``out[jac_pos[jac_ptr[a] + s - s_ptr[j]]]``; entries of
+    ``out`` no reaction touches are zero. The jitted solver lays the positions out on the pattern of
+    its sparse LU factors; with ``jac_pos`` the dense row-major index this is :func:`jacobian_into`.
+    """
+    for q in range(out.shape[0]):
+        out[q] = 0.0
+    for h in range(k.shape[0]):
+        kh = k[h]
+        if kh == 0.0:
+            continue
+        j = h // 2
+        sign = 1.0 if h % 2 == 0 else -1.0
+        start = r_ptr[h]
+        stop = r_ptr[h + 1]
+        s0 = s_ptr[j]
+        s1 = s_ptr[j + 1]
+        for a in range(start, stop):
+            d = sign * kh * power_derivative(c[r_sp[a]], r_ord[a])
+            if d == 0.0:
+                continue
+            for b in range(start, stop):
+                if b != a:
+                    d *= power(c[r_sp[b]], r_ord[b])
+            base = jac_ptr[a] - s0
+            for s in range(s0, s1):
+                out[jac_pos[base + s]] += s_coef[s] * d
+    return out
+
+
+def expand_orders(r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Reactant lists with each species repeated by its (integer) order: ``(e_ptr, e_sp, ok)``.
+
+    Plain NumPy (run once per network). ``ok`` is False, and the lists are empty, when some order
+    is not an integer in 1..8; then :func:`rhs_expanded_into` does not apply and :func:`rhs_into`
+    must be used.
+    """
+    r_ord = np.asarray(r_ord, dtype=float)
+    if r_ord.size and not np.all((r_ord >= 1.0) & (r_ord <= 8.0) & (r_ord == np.round(r_ord))):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), False
+    reps = r_ord.astype(np.int64)
+    e_sp = np.repeat(np.asarray(r_sp, dtype=np.int64), reps)
+    e_ptr = np.zeros(len(r_ptr), dtype=np.int64)
+    cum = np.concatenate(([0], np.cumsum(reps)))
+    e_ptr[:] = cum[np.asarray(r_ptr, dtype=np.int64)]
+    return e_ptr, e_sp, True
+
+
+@_jit
+def rhs_expanded_into(c, k, u, e_ptr, e_sp, s_ptr, s_sp, s_coef, out):
+    """:func:`rhs_into` for integer orders over the lists of :func:`expand_orders` (no powers, no
+    branches per reactant: about three times faster on the shipped model)."""
+    for i in range(out.shape[0]):
+        out[i] = u[i]
+    for j in range(s_ptr.shape[0] - 1):
+        h = 2 * j
+        v = k[h]
+        if v != 0.0:
+            for a in range(e_ptr[h], e_ptr[h + 1]):
+                v *= c[e_sp[a]]
+        w = k[h + 1]
+        if w != 0.0:
+            for a in range(e_ptr[h + 1], e_ptr[h + 2]):
+                w *= c[e_sp[a]]
+        v -= w
+        if v != 0.0:
+            for a in range(s_ptr[j], s_ptr[j + 1]):
+                out[s_sp[a]] += s_coef[a] * v
+    return out

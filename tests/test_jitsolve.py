@@ -314,3 +314,132 @@ def test_single_output_time_at_zero_shows_the_doses_at_zero() -> None:
     protocol = il6sim.Protocol((il6sim.AddConcentration(0.0, "a", 2.0),))
     res = js.run_batch(cn, [{}], protocol, [0.0])
     assert res.y[0, :, 0].tolist() == [3.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The fixed-pattern sparse LU, against dense NumPy linear algebra.
+def _drug_network(drug: str) -> Network:
+    return build_run(il6sim.load_model("il6"), drug_groups=[{"drug": drug, "at": "7d"}]).network
+
+
+@pytest.mark.parametrize("drug", DRUGS)
+def test_sparse_lu_solves_the_iteration_matrix_of_the_shipped_model(drug: str) -> None:
+    from il6sim import _kernels
+
+    net = _drug_network(drug)
+    cn = il6sim.compile_network(net)
+    n = cn.n_species
+    sym = js.symbolic(cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_sp, n)
+    perm, row_ptr, col_idx, diag_pos = sym[:4]
+    assert sorted(perm.tolist()) == list(range(n))
+    rng = np.random.default_rng(5)
+    c = np.asarray(il6sim.steady_state(net).values) * rng.uniform(0.5, 2.0, n)
+    k = cn.rate_constants()
+    jv = _kernels.jacobian_values_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_coef, sym[11], sym[10],
+                                       np.empty(col_idx.size))
+    dense = np.zeros((n, n))
+    for i in range(n):
+        for p in range(row_ptr[i], row_ptr[i + 1]):
+            dense[perm[i], perm[col_idx[p]]] = jv[p]
+    jac = cn.jacobian(c)
+    np.testing.assert_allclose(dense, jac, rtol=1e-14, atol=0.0)  # also: no entry outside the pattern
+    assert col_idx.size < n * n / 3  # the ordering keeps the factors sparse
+    for inv_hg in (1e-4, 1.0, 1e4):
+        wv = -jv
+        wv[diag_pos] += inv_hg
+        inv_diag = np.empty(n)
+        assert js._sparse_factor(wv, sym, inv_diag)
+        b = rng.normal(size=n)
+        x = b.copy()
+        js._sparse_solve(wv, sym, inv_diag, x, np.empty(n))
+        np.testing.assert_allclose(x, np.linalg.solve(np.eye(n) * inv_hg - jac, b), rtol=1e-9,
+                                   atol=1e-12 * np.max(np.abs(x)))
+
+
+def autocatalytic_network() -> Network:
+    """A -> 2 A (k = 2/h) and A <=> B (1/h both ways): J = [[1, 1], [1, -1]], a positive diagonal."""
+    return Network(
+        name="autocatalysis", compartments=(Compartment("c", 1.0),),
+        species=(Species("a", "c", 1.0), Species("b", "c", 0.0)),
+        parameters=(Parameter("k", 2.0, "1/h"), Parameter("kf", 1.0, "1/h"), Parameter("kr", 1.0, "1/h")),
+        reactions=(Reaction("grow", (("a", 1.0),), (("a", 2.0),), RateExpr.of("k"), compartment="c"),
+                   Reaction("iso", (("a", 1.0),), (("b", 1.0),), RateExpr.of("kf"), RateExpr.of("kr"),
+                            compartment="c")),
+    )
+
+
+def rosenbrock_step_numpy(jac: np.ndarray, y: np.ndarray, h: float, method: int) -> np.ndarray:
+    """One step of the transformed Rosenbrock scheme on y' = J y, solved densely with NumPy."""
+    a, c, m = js.TAB_A[method], js.TAB_C[method], js.TAB_M[method]
+    s, gamma = int(js.TAB_STAGES[method]), float(js.TAB_GAMMA[method])
+    w = np.eye(len(y)) / (h * gamma) - jac
+    ks: list[np.ndarray] = []
+    for i in range(s):
+        arg = y + sum((a[i, j] * ks[j] for j in range(i)), np.zeros_like(y))
+        rhs = jac @ arg + sum((c[i, j] / h * ks[j] for j in range(i)), np.zeros_like(y))
+        ks.append(np.linalg.solve(w, rhs))
+    return y + sum(m[j] * ks[j] for j in range(s))
+
+
+def test_unsafe_sparse_pivot_falls_back_to_pivoted_dense_lu() -> None:
+    cn = il6sim.compile_network(autocatalytic_network())
+    sym = js.symbolic(cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_sp, 2)
+    assert sym[0].tolist() == [0, 1]  # A is eliminated first
+    k = cn.rate_constants()
+    jac = cn.jacobian(cn.x0)
+    np.testing.assert_allclose(jac, [[1.0, 1.0], [1.0, -1.0]])
+    gamma = float(js.TAB_GAMMA[0])
+    h = 1.0 / gamma  # W = I/(h γ) - J has a zero where the sparse LU takes its first pivot
+    wv = np.array([0.0, -1.0, -1.0, 2.0])
+    assert not js._sparse_factor(wv, sym, np.empty(2))
+    for step in (h, h * (1 + 1e-6), 0.3 * h):  # fallback, sparse with a small pivot, ordinary sparse
+        st, y_out, y_end, *_ = js.integrate(cn.x0, 0.0, step, np.array([step]), k, np.zeros(2), *cn.kernel_args(),
+                                            1.0, np.ones(2), 10, step, np.inf, 0, True)
+        assert st == 0
+        np.testing.assert_allclose(y_end, rosenbrock_step_numpy(jac, cn.x0, step, 0), rtol=1e-9)
+
+
+def test_threads_do_not_change_results() -> None:
+    cn = il6sim.compile_network(decay_network())
+    rows = [{"k": 0.1 * (i + 1)} for i in range(13)]
+    protocol = il6sim.Protocol((il6sim.AddConcentration(1.0, "a", 1.0),))
+    t = np.linspace(0.0, 5.0, 11)
+    one = js.run_batch(cn, rows, protocol, t, threads=1)
+    two = js.run_batch(cn, rows, protocol, t, threads=2)
+    np.testing.assert_array_equal(one.y, two.y)
+    np.testing.assert_array_equal(one.stats, two.stats)
+    np.testing.assert_allclose(one.y[:, :, 0], decay_with_doses(t[None, :], np.array([r["k"] for r in rows])[:, None],
+                                                                 1.0, [(1.0, 1.0)]), rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# The jitted backend against the scipy backend (the reference) at simulate's default tolerances.
+@pytest.mark.parametrize(("label", "kwargs"), _runs(), ids=[r[0] for r in _runs()])
+def test_jit_agrees_with_scipy_backend_on_every_scenario_and_drug(label: str, kwargs: dict) -> None:
+    run = build_run(il6sim.load_model("il6"), **kwargs)
+    ss = il6sim.steady_state(run.network)
+    t = np.arange(0.0, run.duration_h + 1.0, 3.0)
+    common = dict(parameters=dict(run.parameters), protocol=run.protocol, initial=ss, events_beyond_end="ignore")
+    ref = il6sim.simulate(run.network, t, solver="scipy", **common)
+    res = il6sim.simulate(run.network, t, solver="jit", **common)
+    assert ref.status == res.status == "success"
+    assert res.provenance["solver_options"]["method"] == "Rodas5P"
+    assert res.observable_values.shape[1] > 0
+    assert _rel_err(res.observable_values, ref.observable_values) < 1e-4
+
+
+def test_a_method_alone_picks_its_backend() -> None:
+    from il6sim.solve import DEFAULT_SOLVER
+
+    net = decay_network()
+    t = np.array([0.0, 1.0])
+    jit = il6sim.simulate(net, t, method="Rodas5P")
+    radau = il6sim.simulate(net, t, method="Radau")
+    default = il6sim.simulate(net, t)
+    assert jit.provenance["solver_options"]["solver"] == "jit"
+    assert radau.provenance["solver_options"]["solver"] == "scipy"
+    assert default.provenance["solver_options"]["solver"] == DEFAULT_SOLVER
+    for res in (jit, radau, default):
+        assert res["a"][-1] == pytest.approx(np.exp(-0.5), rel=1e-6)
+    with pytest.raises(il6sim.Il6simError, match="unknown method 'Rodas9'"):
+        il6sim.simulate(net, t, method="Rodas9")

@@ -92,3 +92,46 @@ def test_kernel_tests_pass_without_jit() -> None:
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernels the jitted solver uses: expanded-order right-hand side and Jacobian values scattered
+# to given positions, against the general kernels (themselves checked against the NumPy twin).
+@settings(max_examples=100, deadline=None)
+@given(net=random_networks(), seed=st.integers(0, 2**32 - 1))
+def test_expanded_rhs_and_scattered_jacobian_equal_general_kernels(net: Network, seed: int) -> None:
+    from il6sim import _kernels
+
+    cn = compile_network(net)
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0.0, 5.0, cn.n_species)
+    u = rng.uniform(0.0, 1.0, cn.n_species)
+    k = cn.rate_constants()
+    e_ptr, e_sp, ok = _kernels.expand_orders(cn.r_ptr, cn.r_sp, cn.r_ord)
+    integer_orders = bool(np.all((cn.r_ord >= 1) & (cn.r_ord <= 8) & (cn.r_ord == np.round(cn.r_ord))))
+    assert ok == integer_orders
+    general = _kernels.rhs_into(c, k, u, *cn.kernel_args(), np.empty(cn.n_species))
+    if ok:
+        fast = _kernels.rhs_expanded_into(c, k, u, e_ptr, e_sp, cn.s_ptr, cn.s_sp, cn.s_coef, np.empty(cn.n_species))
+        np.testing.assert_allclose(fast, general, rtol=1e-13, atol=1e-13 * (np.max(np.abs(general)) + 1.0))
+    else:
+        assert e_ptr.size == 0 and e_sp.size == 0
+    # Dense row-major positions make the scattered Jacobian the dense one.
+    n = cn.n_species
+    half_of = np.repeat(np.arange(len(cn.r_ptr) - 1), np.diff(cn.r_ptr))
+    counts = [cn.s_ptr[h // 2 + 1] - cn.s_ptr[h // 2] for h in half_of]
+    jac_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    jac_pos = np.concatenate([cn.s_sp[cn.s_ptr[h // 2]:cn.s_ptr[h // 2 + 1]] * n + cn.r_sp[a]
+                              for a, h in enumerate(half_of)] or [np.zeros(0, np.int64)]).astype(np.int64)
+    vals = _kernels.jacobian_values_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_coef, jac_pos, jac_ptr,
+                                         np.empty(n * n))
+    np.testing.assert_allclose(vals.reshape(n, n), cn.jacobian(c), rtol=1e-13, atol=1e-300)
+
+
+def test_expand_orders_rejects_fractional_orders() -> None:
+    from il6sim import _kernels
+
+    e_ptr, e_sp, ok = _kernels.expand_orders(np.array([0, 2]), np.array([0, 1]), np.array([1.0, 0.5]))
+    assert not ok and e_ptr.size == 0
+    e_ptr, e_sp, ok = _kernels.expand_orders(np.array([0, 2, 3]), np.array([0, 1, 1]), np.array([2.0, 1.0, 1.0]))
+    assert ok and e_ptr.tolist() == [0, 3, 4] and e_sp.tolist() == [0, 0, 1, 1]

@@ -23,7 +23,7 @@ def test_indexing_units_and_provenance(result: Result) -> None:
     assert prov["status"] == "success" and prov["parameters"]["kon"] == 2.0
     assert prov["parameter_overrides"] == {"kon": 2.0}
     assert len(prov["network_hash"]) == 16 and prov["il6sim_version"]
-    assert prov["solver_options"]["method"] == "BDF" and prov["solver_stats"]["nfev"] > 0
+    assert prov["solver_options"]["method"] == "Rodas5P" and prov["solver_stats"]["nfev"] > 0
     with pytest.raises(LookupError, match="did you mean 'l__r'"):
         result["l_r"]
 
