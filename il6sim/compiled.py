@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import scipy.linalg
 
 from . import _kernels
 from .errors import UnknownNameError, suggest
@@ -166,12 +165,44 @@ class CompiledNetwork:
         return out
 
 
+def _null_space_elimination(m: np.ndarray, tol: float) -> np.ndarray:
+    """Basis (n, k) of the null space of ``m`` (r, n) from its row echelon form (partial pivoting)."""
+    a = np.array(m, dtype=float)
+    r, n = a.shape
+    # scale each row to unit max so reaction rows with volume factors weigh alike in the rank decision
+    amax = np.max(np.abs(a), axis=1) if n else np.zeros(r)
+    a[amax > 0] /= amax[amax > 0, None]
+    pivots: list[int] = []
+    row = 0
+    for col in range(n):
+        if row >= r:
+            break
+        best = row + int(np.argmax(np.abs(a[row:, col])))
+        if abs(a[best, col]) <= tol:
+            continue
+        a[[row, best]] = a[[best, row]]
+        a[row] = a[row] / a[row, col]
+        for other in range(r):
+            if other != row and a[other, col] != 0.0:
+                a[other] = a[other] - a[other, col] * a[row]
+        pivots.append(col)
+        row += 1
+    free = [c for c in range(n) if c not in pivots]
+    basis = np.zeros((n, len(free)))
+    for j, f in enumerate(free):
+        basis[f, j] = 1.0
+        for i, pc in enumerate(pivots):
+            basis[pc, j] = -a[i, f]
+    return basis
+
+
 def _left_null_space_rref(stoich: np.ndarray, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
     n = stoich.shape[0]
     if stoich.shape[1] == 0:
         return np.eye(n), np.arange(n)
-    # Scale rows (species) to unit norm so volume factors do not skew the rank decision.
-    basis = scipy.linalg.null_space(stoich.T, rcond=tol)  # (n, m)
+    # Gaussian elimination with elementwise NumPy only (no BLAS/LAPACK): the bits of the laws, and so
+    # of steady states, do not depend on the BLAS thread count (a Dask worker runs BLAS on one thread).
+    basis = _null_space_elimination(stoich.T, tol)  # (n, m)
     if basis.shape[1] == 0:
         return np.zeros((0, n)), np.zeros(0, dtype=np.int64)
     a = basis.T.copy()
