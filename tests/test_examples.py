@@ -10,14 +10,32 @@ import pytest
 
 EXAMPLES = sorted(Path(__file__).resolve().parent.parent.joinpath("examples").glob("*.py"))
 
+# a line each example must print (what a scientist would look for in its output)
+EXPECT = {
+    "simulate_scenario.py": "peak free IL-6",
+    "simulate_drug.py": "mIL-6R held by drug",
+    "trapping_vs_blockade.py": "siltuximab: total IL-6 x",
+    "new_drug_file.py": "hypothetical 3 mg/kg",
+    "dose_sweep.py": "CRP inhibition %",
+    "virtual_population.py": "48 of 48 patients simulated",
+    "sbml_round_trip.py": "max relative difference",
+}
+
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs(script: Path, tmp_path: Path) -> None:
+    if script.name == "sbml_round_trip.py":
+        pytest.importorskip("libsbml", reason="the SBML example needs python-libsbml (pip install 'il6sim[sbml]')")
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(proc.stdout.strip().splitlines()) >= 2, proc.stdout
     assert "Traceback" not in proc.stderr
+    assert EXPECT.get(script.name, "") in proc.stdout
+    assert not list(tmp_path.iterdir()), "examples write only to temporary folders they clean up"
+    if script.name == "sbml_round_trip.py":  # the model read back from SBML simulates like the original
+        diffs = [float(line.rsplit(" ", 1)[1]) for line in proc.stdout.splitlines() if "max relative difference" in line]
+        assert diffs and max(diffs) < 1e-6
 
 
 def test_there_are_examples() -> None:
-    assert EXAMPLES
+    assert {p.name for p in EXAMPLES} >= set(EXPECT)

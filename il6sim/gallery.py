@@ -1,0 +1,384 @@
+"""The figure gallery: every figure with the data it plots and its provenance, recomputed only when needed.
+
+``il6sim figures --out DIR`` (or :func:`run_gallery`) writes, for each registered figure ``NAME``:
+
+* ``NAME.csv``: the data table the figure is drawn from (fixed float formatting, so identical
+  inputs give byte-identical files);
+* ``NAME.png`` (and ``.svg``/``.pdf`` on request);
+* ``NAME.json``: il6sim version, the figure's code version, the model and its content hash
+  (:attr:`Network.content_hash`, structure and parameter values), the SHA-256 of every input file
+  (model, drug and scenario files), the options, the command, and ``input_key``.
+
+``input_key`` hashes everything that changes the figure's numbers or pixels: the figure name and
+code version, the source of its module (and of the shared helpers and style), il6sim's version,
+the network hash, the input files, the options and the dpi. A figure whose key is unchanged and
+whose files are all present is up to date and is not recomputed; ``force=True`` recomputes it.
+Each file is written atomically (temporary file and rename), the JSON last: a run that stops
+midway leaves complete files, and the figure whose JSON was not written is redone next time.
+
+Figures are computed from results (simulations and steady states) into a table first, then drawn
+from the table alone (``il6sim.figures.<module>.plot_*``), so a figure never re-solves anything.
+
+>>> sorted(REGISTRY)[:3]
+['disease_settings', 'dose_response', 'genotype']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .errors import Il6simError, UnknownNameError, suggest
+from .network import Network
+from .results import atomic_write
+from .shipped import models_dir, resolve, shipped_names
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["FORMATS", "REGISTRY", "FigureSpec", "GalleryReport", "gallery_markdown", "parse_formats",
+           "prepare_out_dir", "run_gallery", "select"]
+
+FORMATS = ("png", "svg", "pdf")
+FLOAT_FORMAT = "%.10g"
+_FIG_DIR = Path(__file__).resolve().parent / "figures"
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A registered figure: how to build it and what it depends on.
+
+    ``build(network, **options)`` returns ``(table, figure)``. ``drugs`` and ``scenarios`` name the
+    input files (``"*"``: all shipped drugs; ``"binders"``: all but production drugs).
+    """
+
+    name: str
+    letter: str
+    module: str
+    function: str
+    title: str
+    description: str
+    code_version: int = 1
+    drugs: tuple[str, ...] | str = ()
+    scenarios: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    estimate_s: float = 2.0
+    requires: str | None = None  # a module that must import (figure absent otherwise)
+
+    def builder(self) -> Callable[..., tuple[pd.DataFrame, Any]]:
+        import importlib
+
+        mod = importlib.import_module(f"il6sim.figures.{self.module}")
+        return getattr(mod, self.function)  # type: ignore[no-any-return]
+
+    def available(self) -> tuple[bool, str]:
+        """Whether the figure can be built here (its required module imports), and why not."""
+        import importlib
+
+        for mod in (self.requires, f"il6sim.figures.{self.module}"):
+            if mod is None:
+                continue
+            try:
+                importlib.import_module(mod)
+            except Exception as exc:  # missing or broken: the figure stays registered but absent
+                return False, f"{mod} is not available ({type(exc).__name__}: {exc})"
+        return True, ""
+
+
+_SPECS = (
+    FigureSpec("schematic", "a", "schematic", "schematic_figure", "Signalling modes and drug binding sites",
+               "The three IL-6 signalling modes (classic, trans-signalling, trans-presentation) and, for each "
+               "drug, the site it binds (IL-6, IL-6R, IL-6·sIL-6R) and the modes it blocks, derived from the "
+               "binding reactions the drug files add to the model.", drugs="*", estimate_s=1.5),
+    FigureSpec("signalling_modes", "b", "modes", "modes_figure", "Signalling vs IL-6",
+               "Steady-state classic, trans- and trans-presentation signals against serum free IL-6 held at "
+               "0.1-100,000 pg/ml, with physiological sIL-6R and sgp130, without sgp130, and without either "
+               "(no sIL-6R: no trans-signalling at any IL-6).", estimate_s=3.0),
+    FigureSpec("trapping_blockade", "c", "trapping", "trapping_figure", "Trapping vs blockade",
+               "Severe COVID-19, each binder at its standard dose at admission (day 7): free and total IL-6, "
+               "total sIL-6R, CRP and each mode's signal. Cytokine binders trap IL-6 (total IL-6 rises "
+               "hundreds-fold); receptor binders raise total sIL-6R and free IL-6.",
+               drugs="binders", scenarios=("covid_severe",), estimate_s=8.0),
+    FigureSpec("trans_map", "d", "transmap", "trans_map_figure", "Trans-signalling map",
+               "Steady-state trans-signal over total sIL-6R (4-400 ng/ml) and total sgp130 (39-3,900 ng/ml) with "
+               "serum free IL-6 held at 50 pg/ml: trans-signalling follows sIL-6R; natural sgp130 (assumed Kd "
+               "1 nM) changes it little in this model.", estimate_s=3.0),
+    FigureSpec("genotype", "e", "genotype", "genotype_figure", "rs2228145 genotypes",
+               "IL6R Asp358Ala (rs2228145) AA/AC/CC: baseline (t = 0) and the course of severe COVID-19 "
+               "untreated; the C allele raises sIL-6R and trans-signalling and lowers classic signalling and CRP.",
+               scenarios=("covid_severe",), estimate_s=1.5),
+    FigureSpec("timing", "f", "timing", "timing_figure", "Early vs late, with and without dexamethasone",
+               "Severe COVID-19: tocilizumab at admission (day 7) or 4 days later, each with or without "
+               "dexamethasone 6 mg daily for 10 days; legends give the change in AUC from admission.",
+               drugs=("tocilizumab", "dexamethasone"), scenarios=("covid_severe",), estimate_s=2.0),
+    FigureSpec("disease_settings", "g", "settings", "settings_figure", "Disease settings",
+               "Moderate and severe COVID-19, ARDS, sepsis and CRS: untreated peak free IL-6, and the inhibition "
+               "of each mode's signal (AUC from dosing) that each binder's standard dose achieves.",
+               drugs="binders", scenarios=("covid_moderate", "covid_severe", "ards", "sepsis", "crs"),
+               estimate_s=8.0),
+    FigureSpec("dose_response", "h", "doseresponse", "dose_response_figure", "Dose-response",
+               "Severe COVID-19, one dose at admission, inhibition 3 days later against dose: graded for the "
+               "cytokine binders (siltuximab, clazakizumab), switch-like for the tight receptor binder sarilumab; "
+               "the legend gives each curve's 10-90 % span in decades and Hill coefficient.",
+               drugs=("siltuximab", "clazakizumab", "tocilizumab", "sarilumab"), scenarios=("covid_severe",),
+               estimate_s=4.0),
+    FigureSpec("sensitivity", "i", "gsa", "sensitivity_figure", "Global sensitivity of drug benefit",
+               "Sobol' indices (first order and total, 95 % bootstrap intervals) of the benefit of tocilizumab "
+               "8 mg/kg at admission in severe COVID-19 (percent inhibition of CRP and of trans-signalling) over "
+               "log-normal patient parameters: IL-6 production per unit inflammation, sIL-6R and sgp130 "
+               "production, hepatocyte IL-6R synthesis, CRP clearance (il6sim.sensitivity, N = 32).",
+               drugs=("tocilizumab",), scenarios=("covid_severe",), estimate_s=20.0,
+               requires="il6sim.sensitivity"),
+)
+REGISTRY: dict[str, FigureSpec] = {s.name: s for s in _SPECS}
+
+
+@dataclass
+class GalleryReport:
+    """What a gallery run did: figures recomputed, up to date, absent (with reasons), files written."""
+
+    recomputed: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+    absent: dict[str, str] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: ``recomputed: N, up to date: M`` (and absent figures with reasons)."""
+        text = f"recomputed: {len(self.recomputed)}, up to date: {len(self.up_to_date)}"
+        if self.absent:
+            text += "; absent: " + "; ".join(f"{k} ({v})" for k, v in self.absent.items())
+        return text
+
+
+# --------------------------------------------------------------------------------------------
+def select(only: Sequence[str] | None) -> list[FigureSpec]:
+    """The registered figures named in ``only`` (names or letters a-i), in gallery order; all by default.
+
+    >>> [s.name for s in select(["c", "schematic"])]
+    ['schematic', 'trapping_blockade']
+    >>> select(["trapping"])
+    Traceback (most recent call last):
+    ...
+    il6sim.errors.UnknownNameError: --only: unknown figure 'trapping'; did you mean 'trapping_blockade'? (figures: schematic, signalling_modes, trapping_blockade, trans_map, genotype, timing, disease_settings, dose_response, sensitivity)
+    """
+    if not only:
+        return list(_SPECS)
+    by_letter = {s.letter: s.name for s in _SPECS}
+    wanted = set()
+    for raw in only:
+        for name in (n.strip() for n in str(raw).split(",")):
+            if not name:
+                continue
+            name = by_letter.get(name, name)
+            if name not in REGISTRY:
+                raise UnknownNameError(f"--only: unknown figure '{name}'{suggest(name, REGISTRY)} "
+                                       f"(figures: {', '.join(REGISTRY)})")
+            wanted.add(name)
+    return [s for s in _SPECS if s.name in wanted]
+
+
+def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
+    """Image formats from ``"png,svg"`` (or a list); unknown ones are an error naming the valid ones.
+
+    >>> parse_formats("png, pdf")
+    ('png', 'pdf')
+    >>> parse_formats("jpg")
+    Traceback (most recent call last):
+    ...
+    il6sim.errors.Il6simError: --format: unknown format 'jpg'; did you mean 'png'? (valid: png, svg, pdf)
+    """
+    items = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    if not items:
+        raise Il6simError(f"--format: give at least one of {', '.join(FORMATS)}")
+    for f in items:
+        if f not in FORMATS:
+            raise Il6simError(f"--format: unknown format '{f}'{suggest(f, FORMATS)} (valid: {', '.join(FORMATS)})")
+    return tuple(dict.fromkeys(items))
+
+
+def prepare_out_dir(out: str | Path) -> Path:
+    """Create the output directory if needed and check it is writable (one-line error otherwise)."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise Il6simError(f"--out {out}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Il6simError(f"--out {out}: cannot create the directory ({exc.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise Il6simError(f"--out {out}: directory is not writable")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _input_files(spec: FigureSpec, network: Network) -> dict[str, str]:
+    """Relative path → SHA-256 of every file the figure reads (model, drugs, scenarios)."""
+    from .drugs import load_drug
+
+    files: list[Path] = []
+    if network.source_file:
+        files.append(Path(network.source_file))
+    if spec.drugs == "*":
+        drugs: list[str] = shipped_names("drugs")
+    elif spec.drugs == "binders":
+        drugs = [n for n in shipped_names("drugs") if load_drug(n).target_class != "production"]
+    else:
+        drugs = list(spec.drugs)
+    files += [resolve(d, "drugs") for d in drugs]
+    files += [resolve(s, "scenarios") for s in spec.scenarios]
+    base = models_dir()
+    out = {}
+    for f in files:
+        try:
+            key = str(f.resolve().relative_to(base.resolve()))
+        except ValueError:
+            key = str(f)
+        out[key] = _sha(f.read_bytes())
+    return out
+
+
+def _code_hash(spec: FigureSpec) -> str:
+    parts = [(_FIG_DIR / f"{spec.module}.py"), _FIG_DIR / "_common.py", _FIG_DIR / "style.py", Path(__file__)]
+    return _sha(b"".join(p.read_bytes() for p in parts if p.is_file()))[:16]
+
+
+def _input_key(spec: FigureSpec, network: Network, inputs: Mapping[str, str], dpi: int) -> str:
+    payload = {"figure": spec.name, "code_version": spec.code_version, "code": _code_hash(spec),
+               "il6sim": __version__, "network": network.content_hash, "inputs": dict(inputs),
+               "options": dict(spec.options), "dpi": dpi}
+    return _sha(json.dumps(payload, sort_keys=True).encode())[:24]
+
+
+def _table_bytes(table: pd.DataFrame) -> bytes:
+    return table.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode()
+
+
+def _image_bytes(fig: Any, fmt: str, dpi: int) -> bytes:
+    buf = io.BytesIO()
+    metadata: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None},
+                                "pdf": {"CreationDate": None, "ModDate": None}}[fmt]
+    fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
+    return buf.getvalue()
+
+
+def _up_to_date(out: Path, spec: FigureSpec, key: str, formats: Sequence[str]) -> bool:
+    meta_path = out / f"{spec.name}.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return False
+    if meta.get("input_key") != key:
+        return False
+    return all((out / f"{spec.name}.{ext}").is_file() for ext in ("csv", *formats))
+
+
+def run_gallery(out: str | Path, *, only: Sequence[str] | None = None, formats: str | Sequence[str] = ("png",),
+                force: bool = False, dpi: int = 110, network: Network | None = None, command: str = "",
+                progress: Callable[[float, float, str], None] | None = None) -> GalleryReport:
+    """Build the gallery into ``out``; figures whose inputs did not change are left as they are.
+
+    Parameters
+    ----------
+    out : output directory (created if missing).
+    only : figure names or letters (default: all).
+    formats : image formats, from ``png``, ``svg``, ``pdf``.
+    force : recompute every selected figure.
+    dpi : raster resolution.
+    network : the model (default: the shipped ``il6``).
+    command : the command line, recorded in each figure's metadata.
+    progress : called as ``progress(done, total, name)`` in units of estimated seconds.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> run_gallery(d, only=["schematic"]).summary()
+    'recomputed: 1, up to date: 0'
+    >>> run_gallery(d, only=["schematic"]).summary()
+    'recomputed: 0, up to date: 1'
+    """
+    from .shipped import load_model
+
+    specs = select(only)
+    fmts = parse_formats(formats)
+    if not (10 <= int(dpi) <= 1200):
+        raise Il6simError(f"--dpi must be between 10 and 1200, got {dpi}")
+    path = prepare_out_dir(out)
+    net = network if network is not None else load_model("il6")
+    report = GalleryReport()
+    total = sum(s.estimate_s for s in specs)
+    done = 0.0
+    for spec in specs:
+        if progress:  # the bar names the figure being worked on
+            progress(done, total, spec.name)
+        ok, why = spec.available()
+        if not ok:
+            report.absent[spec.name] = why
+            done += spec.estimate_s
+            if progress:
+                progress(done, total, spec.name)
+            continue
+        inputs = _input_files(spec, net)
+        key = _input_key(spec, net, inputs, int(dpi))
+        if not force and _up_to_date(path, spec, key, fmts):
+            report.up_to_date.append(spec.name)
+            done += spec.estimate_s
+            if progress:
+                progress(done, total, spec.name)
+            continue
+        t0 = time.perf_counter()
+        table, fig = spec.builder()(net, **dict(spec.options))
+        images = {fmt: _image_bytes(fig, fmt, int(dpi)) for fmt in fmts}
+        files = []
+        for fmt, data in images.items():
+            atomic_write(path / f"{spec.name}.{fmt}", data)
+            files.append(f"{spec.name}.{fmt}")
+        atomic_write(path / f"{spec.name}.csv", _table_bytes(table))
+        files.append(f"{spec.name}.csv")
+        files.append(f"{spec.name}.json")
+        meta: dict[str, Any] = {
+            "figure": spec.name, "letter": spec.letter, "title": spec.title, "description": spec.description,
+            "il6sim_version": __version__, "code_version": spec.code_version, "code_hash": _code_hash(spec),
+            "model": net.name, "network_hash": net.content_hash, "inputs": inputs, "options": dict(spec.options),
+            "dpi": int(dpi), "formats": list(fmts), "command": command, "input_key": key,
+            "files": files, "columns": list(table.columns), "rows": int(len(table)),
+        }
+        atomic_write(path / f"{spec.name}.json", (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode())
+        report.written += [str(path / f) for f in files]
+        report.recomputed.append(spec.name)
+        report.seconds[spec.name] = time.perf_counter() - t0
+        done += spec.estimate_s
+        if progress:
+            progress(done, total, spec.name)
+    return report
+
+
+def gallery_markdown(image_dir: str = "figures") -> str:
+    """The gallery page (Markdown): one section per figure with its image and a line on what it shows.
+
+    >>> print(gallery_markdown().splitlines()[0])
+    # il6sim figure gallery
+    """
+    lines = ["# il6sim figure gallery", "",
+             "Every figure below is regenerated, with the data it plots (`NAME.csv`) and its provenance "
+             "(`NAME.json`: il6sim version, model hash, input file hashes, command), by",
+             "", "```bash", "il6sim figures --out docs/figures", "```", "",
+             "Figures whose inputs did not change are not recomputed (`--force` recomputes); "
+             "`--only NAME` picks figures and `--format png,svg,pdf` the image formats.", ""]
+    for s in _SPECS:
+        lines += [f"## ({s.letter}) {s.title}", "", s.description, ""]
+        lines += [f"![{s.title}]({image_dir}/{s.name}.png)", ""]
+    return "\n".join(lines)
