@@ -16,6 +16,7 @@ import numpy as np
 
 from . import __version__
 from .drugs import load_drug
+from .errors import Il6simError
 from .network import Network
 from .regimen import build_run
 from .results import Result, atomic_write
@@ -68,6 +69,8 @@ def compare_drugs(network: Network, *, scenario: str = "covid_severe", drugs: st
     """Simulate the scenario untreated and with each drug at its standard dose; tabulate metrics."""
     names = _default_drugs() if drugs == "all" else (
         [d.strip() for d in drugs.split(",") if d.strip()] if isinstance(drugs, str) else list(drugs))
+    if not names:
+        raise Il6simError(f"--drugs {drugs!r}: no drug named; give drug names or paths separated by commas, or 'all'")
     base = build_run(network, scenario=scenario, weight=weight,
                      duration_h=None if days is None else parse_time(days, "d"))
     sc = base.scenario

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelFileError, ProtocolError, UnitError, UnknownNameError, suggest
-from .network import Compartment, Network, Observable, Parameter, RateExpr, Reaction, Species
+from .network import ID_PATTERN, Compartment, Network, Observable, Parameter, RateExpr, Reaction, Species
 from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter
 from .shipped import resolve
 from .tomlsource import TomlSource, check_keys, read_toml
@@ -49,6 +49,8 @@ TARGET_KINDS = {
 }
 MEMBRANE_COMPONENTS = ("mil6r", "gp130")
 DEFAULT_WEIGHT_KG = 70.0
+MAX_DOSES = 10_000  # doses in one regimen: more is a typo, and each dose is an event the solver stops at
+MAX_DOSE_G = 1e3  # a single dose above 1 kg of drug is a typo (the largest real doses are a few grams)
 _CLEARANCE: Dims = (0, 1, -1, 0, 0)  # l/h
 _RATE: Dims = (0, 0, -1, 0, 0)  # 1/h
 _KON: Dims = (-1, 1, -1, 0, 0)  # 1/(nM*h)
@@ -137,8 +139,12 @@ def parse_drug(src: TomlSource) -> Drug:
     check_keys(src, ("drug",), head, ("id", "name", "target_class", "mw", "valency", "blocks", "description",
                                        "source", "note"))
     did = head.get("id")
-    if not isinstance(did, str) or not did.isidentifier() or not did[0].isalpha():
-        raise src.error(("drug",), "id", "missing or invalid: a short prefix of letters, digits and _")
+    if not isinstance(did, str) or not ID_PATTERN.match(did) or not did[0].isalpha() or len(did) > 32:
+        raise src.error(("drug",), "id", f"missing or invalid ({did!r}): a short prefix of ASCII letters, digits and _, "
+                                         "starting with a letter")
+    for key in ("name", "description", "source", "valency"):
+        if key in head and not isinstance(head[key], str):
+            raise src.error(("drug",), key, f"must be a string, got {type(head[key]).__name__}")
     name = str(head.get("name", did))
     tclass = head.get("target_class")
     if tclass not in TARGET_CLASSES:
@@ -178,6 +184,15 @@ def parse_drug(src: TomlSource) -> Drug:
     if f_sc is not None and (isinstance(f_sc, bool) or not isinstance(f_sc, (int, float)) or not 0 < f_sc <= 1):
         raise src.error(("pk",), "f_sc", "must be a fraction in (0, 1]")
     weight_ref = _q(src, ("pk",), pk, "weight_ref", MASS, required=False)
+    if weight_ref is not None and not 1e3 <= weight_ref <= 500e3:  # grams
+        raise src.error(("pk",), "weight_ref", f"must be a body weight between 1 and 500 kg, got {pk['weight_ref']!r}")
+    exponents = {}
+    for key in ("cl_weight_exponent", "v_weight_exponent"):
+        e = pk.get(key, 0.0)
+        if isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e) or abs(e) > 3:
+            raise src.error(("pk",), key, f"must be a number between -3 and 3 (allometric exponents are near 0.75 "
+                                          f"and 1), got {e!r}")
+        exponents[key] = float(e)
 
     targets = []
     raw_targets = data.get("targets", [])
@@ -211,8 +226,8 @@ def parse_drug(src: TomlSource) -> Drug:
         ka_per_h=_q(src, ("pk",), pk, "ka", _RATE, required=False),
         f_sc=None if f_sc is None else float(f_sc),
         weight_ref_kg=DEFAULT_WEIGHT_KG if weight_ref is None else weight_ref * 1e-3,
-        cl_weight_exponent=float(pk.get("cl_weight_exponent", 0.0)),
-        v_weight_exponent=float(pk.get("v_weight_exponent", 0.0)),
+        cl_weight_exponent=exponents["cl_weight_exponent"],
+        v_weight_exponent=exponents["v_weight_exponent"],
         standard_dose=_dosing(src, data),
         description=str(head.get("description", "")),
         source=str(head.get("source", "")),
@@ -225,6 +240,29 @@ def _dosing(src: TomlSource, data: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise src.error((), "dosing", "must be a table")
     check_keys(src, ("dosing",), raw, ("dose", "route", "infusion", "every", "count", "source", "note"))
+    from .units import parse_time
+
+    where = ("dosing",)
+    if "dose" in raw:
+        if isinstance(raw["dose"], bool) or not isinstance(raw["dose"], (str, int, float)):
+            raise src.error(where, "dose", f"must be a dose with its unit such as \"8 mg/kg\", got {raw['dose']!r}")
+        try:
+            parse_dose(raw["dose"], 1.0, DEFAULT_WEIGHT_KG)  # checks unit and range; the real mw applies later
+        except UnitError as exc:
+            raise src.error(where, "dose", str(exc)) from None
+    if "route" in raw and raw["route"] not in ("iv", "sc", "oral"):
+        raise src.error(where, "route", f"must be 'iv', 'sc' or 'oral', got {raw['route']!r}")
+    for key, unit in (("every", "d"), ("infusion", "h")):
+        if key in raw:
+            try:
+                if not parse_time(raw[key], unit) > 0:
+                    raise UnitError(f"must be positive, got {raw[key]!r}")
+            except UnitError as exc:
+                raise src.error(where, key, str(exc)) from None
+    if "count" in raw:
+        c = raw["count"]
+        if isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= MAX_DOSES:
+            raise src.error(where, "count", f"must be a whole number from 1 to {MAX_DOSES}, got {c!r}")
     return dict(raw)
 
 
@@ -468,6 +506,9 @@ def parse_dose(text: str | float, mw_g_per_nmol: float | None, weight_kg: float)
         raise UnitError(f"dose '{text}' must be a mass (mg), a mass per body weight (mg/kg) or an amount (nmol)")
     if not math.isfinite(q.value) or q.value < 0:
         raise UnitError(f"dose '{text}' must be a finite amount >= 0")
+    if q.dims == MASS and q.value * body_mass_g > MAX_DOSE_G:
+        raise UnitError(f"dose '{text}' is {q.value * body_mass_g:.3g} g of drug; doses above {MAX_DOSE_G:g} g are "
+                        "refused as typos (check the unit: mg, mg/kg)")
     return convert(Quantity(q.value * body_mass_g, q.dims), AMOUNT, mw=mw_g_per_nmol, what=f"dose '{text}'")
 
 
@@ -480,6 +521,8 @@ def dose_protocol(network: Network, drug: Drug, dose: Dose, *, weight_kg: float 
     """
     if dose.count < 1:
         raise ProtocolError(f"--count must be at least 1, got {dose.count}")
+    if dose.count > MAX_DOSES:
+        raise ProtocolError(f"--count {dose.count}: at most {MAX_DOSES} doses in one regimen")
     if dose.count > 1 and not dose.every_h:
         raise ProtocolError("several doses need an interval (--every)")
     times = [dose.at_h + i * (dose.every_h or 0.0) for i in range(dose.count)]

@@ -42,6 +42,7 @@ _REACTION_KEYS = ("equation", "rate", "forward", "reverse", "kd", "id", "compart
                   "reverse_orders", "note", "source")
 _OBSERVABLE_KEYS = ("terms", "unit", "mw", "scale", "description", "source", "counts", "denominator")
 _ARROWS = ("<=>", "<->", "->", "=>")
+MAX_STOICHIOMETRY = 1000.0
 
 
 def read_model(path: str | Path) -> Network:
@@ -281,9 +282,12 @@ def _side(text: str, whole: str) -> tuple[tuple[str, float], ...]:
         if not m:
             raise ValueError(f"equation '{whole}': cannot read '{term.strip()}'; write '2 a' with a space, ids as letters/digits/_")
         coef = float(m.group(1)) if m.group(1) else 1.0
-        if not coef > 0:
-            raise ValueError(f"equation '{whole}': coefficient of '{m.group(2)}' must be positive")
+        if not (coef > 0 and coef <= MAX_STOICHIOMETRY):
+            raise ValueError(f"equation '{whole}': coefficient of '{m.group(2)}' must be positive and at most "
+                             f"{MAX_STOICHIOMETRY:g}")
         out[m.group(2)] = out.get(m.group(2), 0.0) + coef
+        if out[m.group(2)] > MAX_STOICHIOMETRY:
+            raise ValueError(f"equation '{whole}': '{m.group(2)}' appears more than {MAX_STOICHIOMETRY:g} times")
     return tuple(out.items())
 
 
@@ -325,6 +329,9 @@ def parse_rate_expr(text: str, param_ids: Mapping[str, Any]) -> RateExpr:
             if sign < 0 and number == 0:
                 raise ValueError(f"rate expression '{text}': division by zero")
             factor = factor * number if sign > 0 else factor / number
+            if not (math.isfinite(factor) and factor > 0):
+                raise ValueError(f"rate expression '{text}': the numbers multiply to {factor:g}; "
+                                 "give a positive finite factor (or put the value in a parameter)")
         else:
             if tok not in param_ids:
                 raise KeyError(f"unknown parameter '{tok}'{suggest(tok, param_ids)}")

@@ -25,23 +25,36 @@ Regimen files (TOML) hold anything longer than a few options::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .drugs import DEFAULT_WEIGHT_KG, Dose, Drug, add_drug, dose_protocol, load_drug, standard_dose
-from .errors import Il6simError, ProtocolError, UnitError
+from .drugs import (
+    DEFAULT_WEIGHT_KG,
+    MAX_DOSES,
+    Dose,
+    Drug,
+    add_drug,
+    dose_protocol,
+    load_drug,
+    parse_dose,
+    standard_dose,
+)
+from .errors import Il6simError, ModelFileError, ProtocolError, SolverError, UnitError
 from .network import Network
 from .protocol import Protocol
 from .results import Result
 from .scenario import Scenario, load_scenario
-from .tomlsource import check_keys, read_toml
+from .tomlsource import TomlSource, check_keys, read_toml
 from .units import MASS, convert, parse_quantity, parse_time
 
-__all__ = ["Run", "build_run", "parse_weight"]
+__all__ = ["Run", "build_run", "parse_regimen", "parse_weight"]
+
+_ORIGIN = "_origin"  # key of a regimen-file dose group holding (source, index), for error locations
 
 
 @dataclass(frozen=True)
@@ -62,14 +75,21 @@ class Run:
         from .solve import simulate, steady_state
 
         initial = None
-        if start == "steady":
-            ss = steady_state(self.network)
-            if not ss.converged:
-                raise Il6simError(f"model '{self.network.name}' has no steady state to start from "
-                                  f"(residual {ss.residual:.1e}); use --start file")
-            initial = ss
-        return simulate(self.network, t_eval, parameters=dict(self.parameters), protocol=self.protocol,
-                        initial=initial, events_beyond_end="ignore", **options)
+        try:
+            if start == "steady":
+                ss = steady_state(self.network)
+                if not ss.converged:
+                    raise Il6simError(f"model '{self.network.name}' has no steady state to start from "
+                                      f"(residual {ss.residual:.1e}); use --start file")
+                initial = ss
+            return simulate(self.network, t_eval, parameters=dict(self.parameters), protocol=self.protocol,
+                            initial=initial, events_beyond_end="ignore", **options)
+        except Il6simError:
+            raise
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # NaN/inf reached the solver
+            what = "steady state" if initial is None and start == "steady" else "integration"
+            raise SolverError(f"the {what} failed on non-finite numbers ({exc}); check extreme parameter values "
+                              "(--set, scenario, drug files) and the tolerances") from None
 
 
 def parse_weight(text: str | float) -> float:
@@ -99,11 +119,15 @@ def _dose_from_group(group: Mapping[str, Any], drug: Drug) -> Dose:
         raise ProtocolError(f"--drug {group['drug']}: --infusion must be positive")
     raw_count = group.get("count", base.count if base and "dose" not in group else 1)
     try:
-        count = int(raw_count)
-    except (TypeError, ValueError):
+        if isinstance(raw_count, bool) or (isinstance(raw_count, float) and not raw_count.is_integer()):
+            raise ValueError
+        count = int(raw_count.strip() if isinstance(raw_count, str) else raw_count)
+    except (TypeError, ValueError, OverflowError):
         raise ProtocolError(f"--drug {group['drug']}: --count must be a whole number, got {raw_count!r}") from None
     if count < 1:
         raise ProtocolError(f"--drug {group['drug']}: --count must be at least 1, got {count}")
+    if count > MAX_DOSES:
+        raise ProtocolError(f"--drug {group['drug']}: --count must be at most {MAX_DOSES}, got {count}")
     amount = group.get("dose", base.amount if base else None)
     if amount is None:
         raise ProtocolError(f"--drug {group['drug']}: give --dose (the drug file has no standard dose)")
@@ -116,7 +140,11 @@ def _dose_from_group(group: Mapping[str, Any], drug: Drug) -> Dose:
 
 
 def _regimen_groups(path: str | Path) -> tuple[list[dict[str, Any]], str | None]:
-    src = read_toml(path)
+    return parse_regimen(read_toml(path))
+
+
+def parse_regimen(src: TomlSource) -> tuple[list[dict[str, Any]], str | None]:
+    """Check a parsed regimen file; return its dose groups (as ``--drug`` groups) and its weight, if any."""
     check_keys(src, (), src.data, ("regimen", "doses"))
     head = src.data.get("regimen", {})
     if not isinstance(head, dict):
@@ -127,14 +155,59 @@ def _regimen_groups(path: str | Path) -> tuple[list[dict[str, Any]], str | None]
         raise src.error((), "doses", "missing: a regimen needs [[doses]] tables")
     groups = []
     for i, d in enumerate(doses):
+        where = ("doses", i)
         if not isinstance(d, dict):
-            raise src.error(("doses", i), None, "must be a table")
-        check_keys(src, ("doses", i), d, ("drug", "dose", "route", "at", "every", "count", "infusion", "note"))
+            raise src.error(where, None, "must be a table")
+        check_keys(src, where, d, ("drug", "dose", "route", "at", "every", "count", "infusion", "note"))
         if "drug" not in d:
-            raise src.error(("doses", i), "drug", "missing")
-        groups.append({k: v for k, v in d.items() if k != "note"})
+            raise src.error(where, "drug", "missing: a shipped drug name or the path of a drug file")
+        if not isinstance(d["drug"], str) or not d["drug"].strip():
+            raise src.error(where, "drug", f"must be a drug name or path (a string), got {d['drug']!r}")
+        if "dose" in d and (isinstance(d["dose"], bool) or not isinstance(d["dose"], (str, int, float))):
+            raise src.error(where, "dose", f"must be a dose with its unit such as \"8 mg/kg\", got {d['dose']!r}")
+        if "dose" in d:
+            try:  # unit, sign and size; the drug's molecular weight and the body weight apply later
+                parse_dose(d["dose"], 1.0, DEFAULT_WEIGHT_KG)
+            except UnitError as exc:
+                raise src.error(where, "dose", str(exc)) from None
+        if "route" in d and d["route"] not in ("iv", "sc"):
+            raise src.error(where, "route", f"must be \"iv\" or \"sc\", got {d['route']!r}")
+        if "count" in d and (isinstance(d["count"], bool) or not isinstance(d["count"], int)
+                             or not 1 <= d["count"] <= MAX_DOSES):
+            raise src.error(where, "count", f"must be a whole number from 1 to {MAX_DOSES}, got {d['count']!r}")
+        for key, unit in (("at", "h"), ("every", "d"), ("infusion", "h")):
+            if key in d:
+                try:
+                    parse_time(d[key], unit)
+                except UnitError as exc:
+                    raise src.error(where, key, str(exc)) from None
+        group = {k: v for k, v in d.items() if k != "note"}
+        group[_ORIGIN] = (src, i)
+        groups.append(group)
     weight = head.get("weight")
+    if weight is not None:
+        if isinstance(weight, bool) or not isinstance(weight, (str, int, float)):
+            raise src.error(("regimen",), "weight", f"must be a body weight such as \"80 kg\", got {weight!r}")
+        try:
+            parse_weight(weight)
+        except UnitError as exc:
+            raise src.error(("regimen",), "weight", str(exc)) from None
     return groups, None if weight is None else str(weight)
+
+
+@contextmanager
+def _located(group: Mapping[str, Any]) -> Iterator[None]:
+    """Errors about a dose group from a regimen file name that file, line and [[doses]] table."""
+    origin = group.get(_ORIGIN)
+    try:
+        yield
+    except ModelFileError:  # already names its file (a drug file)
+        raise
+    except Il6simError as exc:
+        if origin is None:
+            raise
+        src, i = origin
+        raise src.error(("doses", i), None, str(exc)) from None
 
 
 def build_run(
@@ -159,25 +232,27 @@ def build_run(
     for g in groups:
         name = str(g["drug"])
         if name not in drugs:
-            drug = load_drug(name)
-            if any(d.id == drug.id for d in drugs.values()):
-                raise Il6simError(f"two drug files use the id '{drug.id}'; give each drug its own id")
-            drugs[name] = drug
-            net = add_drug(net, drug, weight_kg=weight_kg)
+            with _located(g):
+                drug = load_drug(name)
+                if any(d.id == drug.id for d in drugs.values()):
+                    raise Il6simError(f"two drug files use the id '{drug.id}'; give each drug its own id")
+                drugs[name] = drug
+                net = add_drug(net, drug, weight_kg=weight_kg)
     sc = load_scenario(scenario, net) if scenario else None
     duration = duration_h if duration_h is not None else (sc.duration_h if sc else 28 * 24.0)
     protocol = sc.protocol if sc else Protocol()
     doses = []
     for g in groups:
         drug = drugs[str(g["drug"])]
-        dose = _dose_from_group(g, drug)
-        events = dose_protocol(net, drug, dose, weight_kg=weight_kg)
-        last = dose.at_h + (dose.count - 1) * (dose.every_h or 0.0)
-        if last >= duration:
-            raise ProtocolError(
-                f"--drug {g['drug']}: a dose at {last / 24:g} d is outside the simulated time "
-                f"(0 to {duration / 24:g} d); use --days or move --at/--every/--count"
-            )
+        with _located(g):
+            dose = _dose_from_group(g, drug)
+            events = dose_protocol(net, drug, dose, weight_kg=weight_kg)
+            last = dose.at_h + (dose.count - 1) * (dose.every_h or 0.0)
+            if last >= duration:
+                raise ProtocolError(
+                    f"--drug {g['drug']}: a dose at {last / 24:g} d is outside the simulated time "
+                    f"(0 to {duration / 24:g} d); use --days or move --at/--every/--count"
+                )
         doses.append(dose)
         protocol = protocol + events
     return Run(net, dict(sc.parameters) if sc else {}, protocol, duration, tuple(drugs.values()), tuple(doses), sc,

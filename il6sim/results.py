@@ -17,9 +17,10 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -158,24 +159,68 @@ class Result:
         atomic_write(path, buf.getvalue())
 
     @classmethod
-    def load(cls, path: str | Path) -> Result:
-        """Load a result written by :meth:`save` (``allow_pickle=False``)."""
+    def load(cls, path: str | Path | BinaryIO) -> Result:
+        """Load a result written by :meth:`save` (``allow_pickle=False``).
+
+        Anything else (not a zip, a truncated or corrupt archive, object arrays that would need
+        pickle, missing or mistyped metadata, arrays of the wrong shape) is an :class:`Il6simError`
+        naming the file.
+        """
+        import zipfile
+        import zlib
+
+        def bad(why: str) -> Il6simError:
+            return Il6simError(f"{path}: cannot read result file: {why}; expected a file written by Result.save")
+
         try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-                if meta.get("format") != "il6sim.Result":
-                    raise Il6simError(f"{path}: not an il6sim result file")
-                return cls(
-                    time_h=z["time_h"],
-                    species=tuple(meta["species"]),
-                    values=z["values"],
-                    observable_ids=tuple(meta["observable_ids"]),
-                    observable_values=z["observable_values"],
-                    observable_units=tuple(meta["observable_units"]),
-                    provenance=meta["provenance"],
-                )
-        except (OSError, ValueError, KeyError) as exc:
-            raise Il6simError(f"{path}: cannot read result file: {exc}") from None
+            # open the file here: np.load leaks its handle when the archive turns out to be corrupt
+            with (nullcontext(path) if hasattr(path, "read") else open(path, "rb")) as fh:  # type: ignore[arg-type]
+                loaded = np.load(fh, allow_pickle=False)
+                if not hasattr(loaded, "files"):  # a bare .npy array
+                    raise bad("not an .npz archive")
+                with loaded as z:
+                    missing = [k for k in ("time_h", "values", "observable_values", "meta") if k not in z.files]
+                    if missing:
+                        raise bad(f"missing array(s) {', '.join(missing)}")
+                    arrays = {k: z[k] for k in ("time_h", "values", "observable_values")}
+                    meta_arr = z["meta"]
+        except Il6simError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+                RuntimeError, UnicodeDecodeError) as exc:
+            raise bad(_one_line(f"{type(exc).__name__}: {exc}")) from None
+        if meta_arr.shape != () or meta_arr.dtype.kind != "U":
+            raise bad("metadata is not a JSON string")
+        try:
+            meta = json.loads(str(meta_arr))
+        except (ValueError, RecursionError) as exc:
+            raise bad(f"metadata is not valid JSON ({type(exc).__name__})") from None
+        if not isinstance(meta, dict) or meta.get("format") != "il6sim.Result":
+            raise Il6simError(f"{path}: not an il6sim result file")
+        names = {}
+        for key in ("species", "observable_ids", "observable_units"):
+            value = meta.get(key)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise bad(f"metadata '{key}' must be a list of strings")
+            names[key] = tuple(value)
+        provenance = meta.get("provenance", {})
+        if not isinstance(provenance, dict):
+            raise bad("metadata 'provenance' must be a table")
+        for key, arr in arrays.items():
+            if arr.dtype.kind not in "fiu":
+                raise bad(f"array '{key}' holds {arr.dtype} values, expected numbers")
+        t, values, obs = arrays["time_h"], arrays["values"], arrays["observable_values"]
+        n_t = t.shape[0] if t.ndim == 1 else -1
+        if (n_t < 0 or values.size != n_t * len(names["species"])
+                or obs.size != n_t * len(names["observable_ids"])
+                or len(names["observable_units"]) != len(names["observable_ids"])):
+            raise bad("array shapes do not match the species and observables named in the metadata")
+        return cls(time_h=t, species=names["species"], values=values, observable_ids=names["observable_ids"],
+                   observable_values=obs, observable_units=names["observable_units"], provenance=provenance)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True, eq=False)

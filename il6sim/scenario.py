@@ -89,6 +89,9 @@ def parse_scenario(src: TomlSource, network: Network) -> Scenario:
     if not isinstance(head, dict):
         raise src.error((), "scenario", "must be a table")
     check_keys(src, ("scenario",), head, ("name", "description", "days", "admission", "source", "notes"))
+    for key in ("name", "description", "source", "notes"):
+        if key in head and not isinstance(head[key], str):
+            raise src.error(("scenario",), key, f"must be a string, got {type(head[key]).__name__}")
     name = str(head.get("name", Path(src.path).stem))
     duration = 28 * 24.0
     if "days" in head:

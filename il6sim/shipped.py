@@ -47,17 +47,26 @@ def resolve(name_or_path: str | Path, kind: str = "models") -> Path:
     base = models_dir()
     folder = base if kind == "models" else base / kind
     candidate = folder / f"{text}.toml"
-    if candidate.is_file():
+    if _is_file(candidate):
         return candidate
-    if kind == "models" and (base / "examples" / f"{text}.toml").is_file():
+    if kind == "models" and _is_file(base / "examples" / f"{text}.toml"):
         return base / "examples" / f"{text}.toml"
     names = shipped_names(kind)
     if kind == "models":
         names += sorted(p.stem for p in (base / "examples").glob("*.toml"))
     singular = kind.rstrip("s")
+    shown = text if len(text) <= 60 else text[:60] + "..."
     raise UnknownNameError(
-        f"unknown {singular} '{text}'{suggest(text, names)} (shipped: {', '.join(names) or 'none'}; or give a path to a .toml file or an SBML .xml model)"
+        f"unknown {singular} '{shown}'{suggest(text, names)} (shipped: {', '.join(names) or 'none'}; or give a path to a .toml file or an SBML .xml model)"
     )
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` that says no (instead of raising) for names the OS refuses, e.g. too long."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Network:

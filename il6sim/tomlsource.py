@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ModelFileError, suggest
 
-__all__ = ["TomlSource", "read_toml"]
+__all__ = ["TomlSource", "parse_toml_bytes", "read_toml"]
 
 MAX_FILE_BYTES = 5_000_000
 
@@ -53,6 +53,8 @@ class TomlSource:
             return None if header_line is None else header_line + 1
         start = 0 if header_line is None else header_line
         key_re = re.compile(r"^\s*" + _key_pattern(key) + r"\s*=")
+        if not names:  # a top-level key may be a table: `[key]`, `[key.sub]`, `[[key]]` or `key.sub = ...`
+            key_re = re.compile(r"^\s*(?:\[\[?\s*" + _key_pattern(key) + r"\s*[\].]|" + _key_pattern(key) + r"\s*[=.])")
         for i in range(start, len(lines)):
             if i > start and lines[i].lstrip().startswith("[") and header_line is not None:
                 break
@@ -97,6 +99,12 @@ def read_toml(path: str | Path) -> TomlSource:
         raise ModelFileError(f"{p}: is a directory, expected a .toml file") from None
     except OSError as exc:
         raise ModelFileError(f"{p}: cannot read: {exc.strerror}") from None
+    return parse_toml_bytes(raw, str(p))
+
+
+def parse_toml_bytes(raw: bytes, path: str = "<string>") -> TomlSource:
+    """Decode and parse the bytes of a TOML file; ``path`` names it in errors (as :func:`read_toml`)."""
+    p = path
     if len(raw) > MAX_FILE_BYTES:
         raise ModelFileError(f"{p}: file is {len(raw)} bytes; data files over {MAX_FILE_BYTES} bytes are refused")
     if not raw.strip():
@@ -116,7 +124,29 @@ def read_toml(path: str | Path) -> TomlSource:
             msg = msg[: m.start()].strip()
             raise ModelFileError(f"{p}:{m.group(1)}: TOML syntax error: {msg} (column {m.group(2)})") from None
         raise ModelFileError(f"{p}: TOML syntax error: {msg}") from None
-    return TomlSource(str(p), text, data)
+    except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
+        raise ModelFileError(f"{p}: arrays or inline tables nested too deeply; a data file needs a few levels") from None
+    src = TomlSource(str(p), text, data)
+    _check_integers(src, (), data)
+    return src
+
+
+_INT64 = 2**63
+
+
+def _check_integers(src: TomlSource, table: tuple[str, ...], value: Any, key: str | None = None) -> None:
+    """TOML integers are 64-bit; tomllib accepts any size, which later overflows float conversions."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            inner = table if key is None else (*table, key)
+            _check_integers(src, inner, v, k)
+    elif isinstance(value, list):
+        for v in value:
+            _check_integers(src, table, v, key)
+    elif isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+        digits = str(value)
+        raise src.error(table, key, f"integer {digits[:12]}... ({len(digits)} digits) is outside the 64-bit range "
+                                    "of TOML integers; write a float such as 1e30")
 
 
 def check_keys(src: TomlSource, table: Sequence[str | int], entry: dict[str, Any], allowed: Sequence[str]) -> None:

@@ -106,6 +106,15 @@ _NAMED_DIMS: dict[Dims, str] = {
     MOLAR_MASS: "molar mass",
 }
 
+MAX_UNIT_LENGTH = 200  # a unit longer than this is not a unit; refuse it before parsing
+MAX_BRACKET_DEPTH = 10
+MAX_EXPONENT = 10
+
+
+def _short(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n] + "..."
+
+
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan)\s*", re.I)
 _TOKEN = re.compile(r"\s*(\(|\)|\*|·|/|\^|[-+]?\d+(?:\.\d+)?|[A-Za-zµμ%]+)")
 
@@ -140,6 +149,7 @@ class _UnitParser:
         self.text = text
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -180,19 +190,29 @@ class _UnitParser:
         if self.peek() == "^":
             self.take()
             tok = self.take()
+            if not re.fullmatch(r"[-+]?\d+(?:\.\d+)?", tok):
+                raise UnitError(f"unit '{self.text}': exponent '{tok}' is not a number")
+            exponent = float(tok)
+            if abs(exponent) > MAX_EXPONENT:
+                raise UnitError(f"unit '{self.text}': exponent {tok} is out of range "
+                                f"(use powers between -{MAX_EXPONENT} and {MAX_EXPONENT})")
             try:
-                exponent = float(tok)
-            except ValueError:
-                raise UnitError(f"unit '{self.text}': exponent '{tok}' is not a number") from None
-            factor, dims = factor**exponent, tuple(d * exponent for d in dims)  # type: ignore[assignment]
+                factor = factor**exponent
+            except OverflowError:
+                raise UnitError(f"unit '{self.text}': the power overflows; simplify the unit") from None
+            dims = tuple(d * exponent for d in dims)  # type: ignore[assignment]
         return factor, dims
 
     def atom(self) -> tuple[float, Dims]:
         tok = self.take()
         if tok == "(":
+            self.depth += 1
+            if self.depth > MAX_BRACKET_DEPTH:
+                raise UnitError(f"unit '{_short(self.text)}': brackets nested more than {MAX_BRACKET_DEPTH} deep")
             inner = self.expr()
             if self.take() != ")":
                 raise UnitError(f"unit '{self.text}': unbalanced brackets")
+            self.depth -= 1
             return inner
         if tok in _TOKENS:
             return _TOKENS[tok]
@@ -218,6 +238,8 @@ def parse_unit(text: str) -> tuple[float, Dims]:
     """
     if not isinstance(text, str) or not text.strip():
         raise UnitError("empty unit")
+    if len(text) > MAX_UNIT_LENGTH:
+        raise UnitError(f"unit '{_short(text)}' is {len(text)} characters long; a unit has at most {MAX_UNIT_LENGTH}")
     return _UnitParser(text).parse()
 
 
@@ -234,7 +256,10 @@ def parse_quantity(text: str | float | int, unit: str | None = None) -> Quantity
     if isinstance(text, bool):
         raise UnitError(f"expected a number with a unit, got {text!r}")
     if isinstance(text, (int, float)):
-        number, rest = float(text), (unit or "")
+        try:
+            number, rest = float(text), (unit or "")
+        except OverflowError:
+            raise UnitError(f"number {str(text)[:12]}... is too large for a float") from None
     elif isinstance(text, str):
         m = _NUMBER.match(text)
         if not m:
