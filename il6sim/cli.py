@@ -14,9 +14,10 @@ from typing import NoReturn
 
 import numpy as np
 
-from .errors import Il6simError, UnitError, UnknownNameError, suggest
+from .errors import Il6simError, SolverError, UnitError, UnknownNameError, suggest
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE: an unexpected exception, i.e. a bug
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", choices=("steady", "file"), default="steady",
                    help="start from the model's steady state (default) or from the file's initial values")
     p.add_argument("--species", action="store_true", help="also write every species (nM)")
-    p.add_argument("--solver", default="scipy", help="solver backend: scipy (reference) or jit (Rosenbrock in numba)")
+    p.add_argument("--solver", default=None, help="solver backend: jit (default; Rosenbrock in numba) or scipy (reference)")
     p.add_argument("--method", default=None, help="integration method (scipy: BDF, Radau, LSODA; jit: Rodas5P, Rodas4)")
     p.add_argument("--rtol", type=float, default=1e-8)
     p.add_argument("--atol", type=float, default=1e-12, help="absolute tolerance in nM")
@@ -111,6 +112,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="sweep file (TOML)")
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--resume", action="store_true", help="keep finished chunks of the same sweep; recompute the rest")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the chunks on a Dask cluster (e.g. tcp://host:8786; needs il6sim[dist])")
+
+    p = sub.add_parser("sensitivity", help="Sobol' indices (S1, ST, bootstrap CIs) of a sweep metric over its factors")
+    p.add_argument("spec", help="sweep file (TOML): its [[factors]] are the input distributions")
+    p.add_argument("--metric", required=True, help="metric:observable, e.g. inhibition:trans_signal "
+                                                   "(a bare metric if the sweep has one observable)")
+    p.add_argument("--n", type=int, default=256, dest="n_base",
+                   help="base sample size N, a power of two >= 8 (the model runs N*(factors+2) times; default 256)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the design and the bootstrap (default: the spec's)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    p.add_argument("--drop-failed", action="store_true",
+                   help="drop Saltelli blocks with a failed row instead of stopping (biased if failures cluster)")
+    p.add_argument("--out", help="CSV file for the indices table (written atomically)")
+
+    p = sub.add_parser("figures", help="regenerate the figure gallery (each figure with its data CSV and metadata)")
+    p.add_argument("--out", default="figures", help="output directory (created if missing; default: figures)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="only these figures (names or letters a-i; repeatable or comma-separated)")
+    p.add_argument("--format", default="png", dest="formats", help="image formats, comma-separated: png,svg,pdf")
+    p.add_argument("--dpi", type=int, default=110, help="raster resolution (default 110)")
+    p.add_argument("--force", action="store_true", help="recompute figures even when their inputs did not change")
 
     p = sub.add_parser("list", help="list models, scenarios, drugs, parameters, species or observables")
     p.add_argument("what", choices=("models", "scenarios", "drugs", "parameters", "species", "observables", "genotypes"))
@@ -122,19 +146,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``il6sim`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    import warnings
+
     try:
         handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list,
                    "model-card": _cmd_model_card, "compare": _cmd_compare,
-                   "export-sbml": _cmd_export_sbml, "sweep": _cmd_sweep}[args.command]
-        return handler(args)
+                   "export-sbml": _cmd_export_sbml, "sweep": _cmd_sweep,
+                   "sensitivity": _cmd_sensitivity, "figures": _cmd_figures}[args.command]
+        # numpy/scipy numeric warnings (overflow, invalid value) would print several lines each; hold
+        # them, and show them (one line each) only if the command succeeds: a failure is reported by
+        # its one-line error alone. Other categories keep the caller's filters.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            status = handler(args)
+        for text in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+            print(f"il6sim: warning: {_one_line(text)}", file=sys.stderr)
+        return status
     except Il6simError as exc:
-        print(f"il6sim: error: {exc}", file=sys.stderr)
+        print(f"il6sim: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("il6sim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except (RecursionError, MemoryError) as exc:  # pathological input that slipped past the loaders' limits
+        print(f"il6sim: error: input too large or too deeply nested ({type(exc).__name__}); "
+              "simplify the file or the options", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a bug in il6sim: one line, not a traceback, unless asked for
+        import os
+
+        if os.environ.get("IL6SIM_DEBUG"):
+            raise
+        print(f"il6sim: internal error: {type(exc).__name__}: {_one_line(str(exc))} (a bug in il6sim; please "
+              "report it with the command; IL6SIM_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_line(text: str) -> str:
+    """Messages quote user text, which may hold newlines or control characters: keep them on one line."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +238,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         raise Il6simError("--days must be positive")
     if step <= 0:
         raise Il6simError("--step must be positive")
+    if not (np.isfinite(args.rtol) and 0 < args.rtol < 1):
+        raise Il6simError(f"--rtol {args.rtol:g}: must be between 0 and 1 (exclusive), e.g. --rtol 1e-8")
+    if not (np.isfinite(args.atol) and args.atol > 0):
+        raise Il6simError(f"--atol {args.atol:g}: must be a positive number of nM, e.g. --atol 1e-12")
     run = build_run(network, scenario=args.scenario, drug_groups=args.drug_groups, regimen=args.regimen,
                     weight=args.weight, duration_h=days)
     duration = run.duration_h
@@ -222,23 +278,57 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _check_writable(path: str) -> None:
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise Il6simError(f"--out {path}: is a directory; give a file name")
-    if not parent.is_dir():
-        raise Il6simError(f"--out {path}: directory '{parent}' does not exist")
+    """Refuse an output path that cannot be written, before any work is done.
+
+    The directory is probed by creating (and removing) a temporary file in it: ``os.access`` says yes
+    to root on a read-only file system or a read-only directory.
+    """
     import os
 
-    if not os.access(parent, os.W_OK):
-        raise Il6simError(f"--out {path}: directory '{parent}' is not writable")
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not str(path).strip() or path.endswith(("/", os.sep)):
+        raise Il6simError(f"--out '{path}': give a file name")
+    try:
+        _probe_output(path, target, parent)
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise Il6simError(f"--out {path[:80]}: cannot write there ({exc.strerror}); choose another path") from None
+
+
+def _probe_output(path: str, target: Path, parent: Path) -> None:
+    import errno
+    import os
+    import tempfile
+
+    if target.is_dir():
+        raise Il6simError(f"--out {path}: is a directory; give a file name")
+    for up in (parent, *parent.parents):
+        if up.exists() and not up.is_dir():
+            raise Il6simError(f"--out {path}: '{up}' is a file, not a directory; choose another path")
+    if not parent.is_dir():
+        raise Il6simError(f"--out {path}: directory '{parent}' does not exist; create it first")
+    try:  # the same temporary name pattern as atomic_write, so a name too long for it fails here
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise Il6simError(f"--out {path[:80]}...: file name too long; choose a shorter name") from None
+        raise Il6simError(f"--out {path}: directory '{parent}' is not writable ({exc.strerror}); "
+                          "choose another directory") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _cmd_steady(args: argparse.Namespace) -> int:
     from .solve import steady_state
 
     network = _network(args)
-    ss = steady_state(network)
+    try:
+        ss = steady_state(network)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        if isinstance(exc, Il6simError):
+            raise
+        raise SolverError(f"the steady state failed on non-finite numbers ({exc}); check extreme parameter "
+                          "values (--set) and the model file") from None
     print(f"# steady state of {network.name}: converged={ss.converged} residual={ss.residual:.2e} ({ss.method})")
     for oid, unit in zip(ss.observable_ids, [o.unit for o in network.observables]):
         print(f"{oid:32s} {ss[oid]:14.6g} {unit}")
@@ -281,9 +371,10 @@ def _cmd_export_sbml(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweeps import load_sweep_spec, sweep
+    from .sweeps import check_disk, load_sweep_spec, sweep
 
     spec = load_sweep_spec(args.spec)  # every spec error is reported here, before any work
+    check_disk(spec, args.out)  # "too many runs for the disk", before any directory is made
     tty = sys.stderr.isatty()
     import time
 
@@ -296,10 +387,92 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             bar = "#" * int(30 * done / max(total, 1))
             print(f"\rsweep [{bar:<30s}] {done}/{total} rows, ETA {eta:5.0f} s", end="", file=sys.stderr, flush=True)
 
-    res = sweep(spec, args.out, resume=args.resume, progress=progress)
+    client = None
+    if args.scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise Il6simError("--scheduler needs dask.distributed: pip install 'il6sim[dist]'") from None
+        try:
+            client = Client(args.scheduler, timeout=10)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise Il6simError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
+    try:
+        res = sweep(spec, args.out, resume=args.resume, progress=progress, client=client)
+    finally:
+        if client is not None:
+            client.close()
     failed = int((~res.ok).sum())
     print(f"{chr(10) if tty else ''}wrote {args.out}/manifest.json and {len(res.manifest['chunks'])} chunk file(s): "
           f"{len(res.status)} rows, {failed} failed (failures are recorded per row)", file=sys.stderr)
+    return 0
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    import time
+
+    from .results import atomic_write
+    from .sensitivity import check_n_base, sobol_sensitivity
+    from .sweeps import load_sweep_spec
+
+    if args.out:
+        _check_writable(args.out)
+    try:
+        check_n_base(args.n_base)
+    except Il6simError as exc:
+        raise Il6simError(f"--n {args.n_base}: {exc}") from None
+    spec = load_sweep_spec(args.spec)  # spec and metric errors are reported here, before any work
+    tty = sys.stderr.isatty()
+    start = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        if tty:
+            elapsed = time.monotonic() - start
+            eta = elapsed / done * (total - done) if done else float("nan")
+            bar = "#" * int(30 * done / max(total, 1))
+            print(f"\rsensitivity [{bar:<30s}] {done}/{total} runs, ETA {eta:5.0f} s", end="", file=sys.stderr,
+                  flush=True)
+
+    res = sobol_sensitivity(spec, args.metric, args.n_base, args.seed, n_bootstrap=args.bootstrap,
+                            confidence=args.confidence, on_failure="drop" if args.drop_failed else "raise",
+                            progress=progress)
+    if tty:
+        print(file=sys.stderr)
+    print(res.format())
+    if args.out:
+        atomic_write(args.out, res.to_dataframe().to_csv(index=False).encode())
+        print(f"wrote {args.out} ({len(res.factor_names)} factors, {res.n_evaluations} model runs, "
+              f"{time.monotonic() - start:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _cmd_figures(args: argparse.Namespace) -> int:
+    import time
+
+    from .gallery import parse_formats, prepare_out_dir, run_gallery, select
+
+    select(args.only)  # option errors first, before any directory is made or work is done
+    formats = parse_formats(args.formats)
+    if not (10 <= args.dpi <= 1200):
+        raise Il6simError(f"--dpi must be between 10 and 1200, got {args.dpi}")
+    prepare_out_dir(args.out)
+    tty = sys.stderr.isatty()
+    start = time.monotonic()
+
+    def progress(done: float, total: float, name: str) -> None:
+        if tty:  # a bar with an ETA on a terminal, quiet otherwise (as the sweep's)
+            elapsed = time.monotonic() - start
+            eta = elapsed / done * (total - done) if done else float("nan")
+            bar = "#" * int(30 * done / max(total, 1e-9))
+            print(f"\rfigures [{bar:<30s}] {name:<18s} ETA {eta:5.0f} s", end="", file=sys.stderr, flush=True)
+
+    command = " ".join(["il6sim figures --out", args.out, *(f"--only {o}" for o in args.only),
+                        f"--format {','.join(formats)}", f"--dpi {args.dpi}", *(["--force"] if args.force else [])])
+    report = run_gallery(args.out, only=args.only, formats=formats, force=args.force, dpi=args.dpi,
+                         command=command, progress=progress)
+    if tty:
+        print(file=sys.stderr)
+    print(f"figures in {args.out}: {report.summary()} ({time.monotonic() - start:.1f} s)", file=sys.stderr)
     return 0
 
 
