@@ -252,6 +252,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         t_eval = np.append(t_eval, duration)
     result = run.simulate(t_eval, start=args.start, solver=args.solver, method=args.method, rtol=args.rtol,
                           atol=args.atol)
+    message = str(result.provenance.get("message", ""))
+    if "negative" in message:  # the solve succeeded but left tolerance: say so, keep the output
+        print(f"il6sim: warning: {message}", file=sys.stderr)
     columns = list(result.observable_ids) or list(result.species)
     if args.species and result.observable_ids:
         columns += list(result.species)
