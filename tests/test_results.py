@@ -61,3 +61,14 @@ def test_dataframe_and_csv(result: Result, tmp_path: Path) -> None:
     lines = out.read_text().splitlines()
     assert lines[0] == "time_h,l,r,l__r" and len(lines) == 7
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_atomic_write_gives_the_mode_of_a_plain_open(tmp_path) -> None:
+    import os
+
+    from il6sim.results import atomic_write
+
+    atomic_write(tmp_path / "a.txt", b"x")
+    with open(tmp_path / "b.txt", "wb") as fh:
+        fh.write(b"x")
+    assert os.stat(tmp_path / "a.txt").st_mode == os.stat(tmp_path / "b.txt").st_mode
