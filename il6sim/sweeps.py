@@ -14,7 +14,7 @@ metrics, and the factors that vary::
     chunk_size = 32            # rows per chunk file
     weight = "70 kg"           # body weight when it is not a factor
     observables = ["il6_free_pg_ml", "crp_mg_l"]
-    metrics = ["peak", "auc", "trough", "time_above:10", "inhibition"]
+    metrics = ["peak", "auc", "trough", "time_above:10", "time_below:1", "inhibition"]
 
     [[factors]]                # a grid: every value crossed with every other factor's
     parameter = "k_il6_basal"
@@ -125,7 +125,7 @@ __all__ = ["Factor", "SweepResult", "SweepSpec", "load_sweep", "load_sweep_spec"
 
 SAMPLERS = ("lhs", "sobol", "halton", "uniform", "loguniform", "normal", "lognormal")
 _QMC = ("lhs", "sobol", "halton")
-METRICS = ("peak", "trough", "auc", "time_above:<threshold>", "inhibition")
+METRICS = ("peak", "trough", "auc", "time_above:<threshold>", "time_below:<threshold>", "inhibition")
 NO_STEADY_STATE = 5
 BAD_SETTING = 6
 _DOSE_KINDS = ("dose", "route", "at", "every", "count", "infusion")
@@ -400,12 +400,14 @@ def parse_sweep_spec(src: TomlSource) -> SweepSpec:
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
         raise src.error(where, "metrics", "must be a non-empty list of metric names")
     for m in metrics:
-        if m.startswith("time_above:"):
+        if m.startswith(("time_above:", "time_below:")):
             try:
-                float(m.split(":", 1)[1])
+                ok = math.isfinite(float(m.split(":", 1)[1]))
             except ValueError:
-                raise src.error(where, "metrics", f"'{m}': give a number after 'time_above:' "
-                                                  "(in the observable's unit)") from None
+                ok = False
+            if not ok:
+                raise src.error(where, "metrics", f"'{m}': give a finite number after '{m.split(':')[0]}:' "
+                                                  "(in the observable's unit)")
         elif m not in ("peak", "trough", "auc", "inhibition"):
             raise src.error(where, "metrics", f"unknown metric '{m}'{suggest(m, ('peak', 'trough', 'auc', 'inhibition'))}"
                                               f" (valid: {', '.join(METRICS)})")
@@ -836,7 +838,7 @@ class SweepResult:
         base = pd.DataFrame(cols)
         parts = []
         for name, values in self.metrics.items():
-            metric, obs = name.split(":", 1) if not name.startswith("time_above:") else name.rsplit(":", 1)
+            metric, obs = name.rsplit(":", 1) if name.startswith(("time_above:", "time_below:")) else name.split(":", 1)
             part = base.copy()
             part["metric"], part["observable"], part["value"] = metric, obs, values
             parts.append(part)
@@ -885,8 +887,10 @@ def _metric_values(t: np.ndarray, obs: np.ndarray, metrics: Sequence[str], auc_r
                 ref = auc_ref[:, o] if auc_ref is not None else np.full(len(y), np.nan)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     cols.append(np.where(ref != 0, 100.0 * (1.0 - auc[:, o] / ref), np.nan))
-            else:  # time_above:<threshold>, with linear interpolation of the crossings
+            else:  # time_above/time_below:<threshold>, with linear interpolation of the crossings
                 d = y - float(m.split(":", 1)[1])
+                if m.startswith("time_below:"):  # time below X is the time -y spends above -X
+                    d = -d
                 a, b = d[:, :-1], d[:, 1:]
                 with np.errstate(divide="ignore", invalid="ignore"):
                     frac = np.where((a > 0) & (b > 0), 1.0,

@@ -76,6 +76,14 @@ def test_time_above_interpolates_crossings() -> None:
     np.testing.assert_allclose(out[0], [2.0, 2.0, 0.0, 4.0])
 
 
+def test_time_below_interpolates_crossings() -> None:
+    """Hand-computed: y = 0, 2, 2, 0 at t = 0..3 is below 1 for 0.5 h at each end and below 3 throughout."""
+    t = np.array([0.0, 1.0, 2.0, 3.0])
+    y = np.array([0.0, 2.0, 2.0, 0.0])[None, :, None]
+    out = sw._metric_values(t, y, ["time_below:1", "time_below:3", "time_below:-1"], None)
+    np.testing.assert_allclose(out[0], [1.0, 3.0, 0.0])
+
+
 def test_same_seed_same_numbers_whatever_the_chunking(base: sw.SweepResult) -> None:
     other = sw.sweep(sw.spec_from_dict(_spec(chunk_size=5)))
     np.testing.assert_array_equal(other.parameters, base.parameters)
