@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="keep finished chunks of the same sweep; recompute the rest")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the chunks on a Dask cluster (e.g. tcp://host:8786; needs il6sim[dist])")
+    p.add_argument("--netcdf", action="store_true",
+                   help="also write DIR/sweep.nc (metrics, labels, time courses; xarray.open_dataset reads it)")
 
     p = sub.add_parser("sensitivity", help="Sobol' indices (S1, ST, bootstrap CIs) of a sweep metric over its factors")
     p.add_argument("spec", help="sweep file (TOML): its [[factors]] are the input distributions")
@@ -378,6 +380,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     spec = load_sweep_spec(args.spec)  # every spec error is reported here, before any work
     check_disk(spec, args.out)  # "too many runs for the disk", before any directory is made
+    if args.netcdf:
+        try:
+            import xarray  # noqa: F401
+        except ImportError:
+            raise Il6simError("--netcdf needs xarray: pip install 'il6sim[dist]'") from None
     tty = sys.stderr.isatty()
     import time
 
@@ -406,6 +413,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     failed = int((~res.ok).sum())
+    if args.netcdf:
+        res.to_netcdf(Path(args.out) / "sweep.nc", timecourses=bool(spec.timecourses))
     print(f"{chr(10) if tty else ''}wrote {args.out}/manifest.json and {len(res.manifest['chunks'])} chunk file(s): "
           f"{len(res.status)} rows, {failed} failed (failures are recorded per row)", file=sys.stderr)
     return 0

@@ -869,6 +869,31 @@ class SweepResult:
         return xr.Dataset(data, coords=coords, attrs=prov)
 
 
+    def to_netcdf(self, path: str | Path, timecourses: bool = False) -> Path:
+        """Write :meth:`to_xarray` as one netCDF file (netCDF3 through scipy: no extra C library).
+
+        The file is written next to ``path`` and renamed into place, so it is never half-written;
+        read it back with ``xarray.open_dataset(path)``. Needs xarray (``pip install il6sim[dist]``).
+        """
+        import os
+        import tempfile
+
+        target = Path(path)
+        ds = self.to_xarray(timecourses=timecourses)
+        directory = target.parent if str(target.parent) else Path(".")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            raise Il6simError(f"{target}: cannot write here: {exc.strerror}") from None
+        os.close(fd)
+        try:
+            ds.to_netcdf(tmp, engine="scipy")
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
 def _metric_values(t: np.ndarray, obs: np.ndarray, metrics: Sequence[str], auc_ref: np.ndarray | None) -> np.ndarray:
     """(n_rows, n_obs * n_metrics) in ``metric_names`` order from (n_rows, n_t, n_obs) time courses."""
     dt = np.diff(t)

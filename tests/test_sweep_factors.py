@@ -226,3 +226,34 @@ def test_too_many_runs_for_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                                  "observables": ["crp_mg_l"]},
                        "factors": [{"parameter": "k_crp_deg", "sampler": "lhs", "low": 0.01, "high": 0.05}]})
     assert sw.check_disk(sw.load_sweep_spec(path), tmp_path / "out") < 10**7
+
+
+def test_netcdf_round_trip(tmp_path: Path) -> None:
+    """to_netcdf writes one file that xarray reads back with the same metrics, labels and time courses."""
+    xr = pytest.importorskip("xarray")
+    spec = sw.spec_from_dict({"sweep": {"days": 2, "step": "12 h", "metrics": ["peak", "time_below:50"],
+                                        "observables": ["il6_free_pg_ml"], "timecourses": True},
+                              "factors": [{"parameter": "k_il6_basal", "grid": [0.01, 0.02]},
+                                          {"drug": ["tocilizumab", "none"]}]})
+    res = sw.sweep(spec)
+    path = res.to_netcdf(tmp_path / "sweep.nc", timecourses=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.nc"]  # no temporary file left
+    with xr.open_dataset(path, engine="scipy") as ds:
+        for name, values in res.metrics.items():
+            np.testing.assert_array_equal(ds[name].values, values)
+        assert ds["drug"].values.tolist() == res.labels["drug"].tolist()
+        np.testing.assert_array_equal(ds["il6_free_pg_ml"].values, res.timecourses()[:, :, 0])
+        assert "network_hash" in ds.attrs["provenance"]
+
+
+def test_cli_netcdf_writes_one_file_beside_the_chunks(tmp_path: Path) -> None:
+    xr = pytest.importorskip("xarray")
+    from il6sim.cli import main
+
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\ndays = 1\nstep = "12 h"\nmetrics = ["peak"]\nobservables = ["crp_mg_l"]\n\n'
+                    '[[factors]]\nparameter = "k_il6_basal"\ngrid = [0.01, 0.02]\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--netcdf"]) == 0
+    res = sw.load_sweep(tmp_path / "out")
+    with xr.open_dataset(tmp_path / "out" / "sweep.nc", engine="scipy") as ds:
+        np.testing.assert_array_equal(ds["peak:crp_mg_l"].values, res.metrics["peak:crp_mg_l"])
