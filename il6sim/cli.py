@@ -375,6 +375,32 @@ def _cmd_export_sbml(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ProgressBar:
+    """A bar with an ETA on stderr when it is a terminal; silent otherwise (pipes, files, CI logs)."""
+
+    def __init__(self, label: str) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.start = self._clock()
+
+    def elapsed(self) -> float:
+        return self._clock() - self.start
+
+    def __call__(self, done: float, total: float, detail: str = "") -> None:
+        if not self.tty:
+            return
+        eta = self.elapsed() / done * (total - done) if done else float("nan")
+        bar = "#" * int(30 * done / max(total, 1e-9))
+        print(f"\r{self.label} [{bar:<30s}] {detail} ETA {eta:5.0f} s", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from .sweeps import check_disk, load_sweep_spec, sweep
 
@@ -385,17 +411,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             import xarray  # noqa: F401
         except ImportError:
             raise Il6simError("--netcdf needs xarray: pip install 'il6sim[dist]'") from None
-    tty = sys.stderr.isatty()
-    import time
-
-    start = time.monotonic()
+    bar = _ProgressBar("sweep")
 
     def progress(done: int, total: int) -> None:
-        if tty:  # a bar with an ETA on a terminal, quiet otherwise
-            elapsed = time.monotonic() - start
-            eta = elapsed / done * (total - done) if done else float("nan")
-            bar = "#" * int(30 * done / max(total, 1))
-            print(f"\rsweep [{bar:<30s}] {done}/{total} rows, ETA {eta:5.0f} s", end="", file=sys.stderr, flush=True)
+        bar(done, total, f"{done}/{total} rows,")
 
     client = None
     if args.scheduler:
@@ -412,16 +431,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
+    bar.close()
     failed = int((~res.ok).sum())
     if args.netcdf:
         res.to_netcdf(Path(args.out) / "sweep.nc", timecourses=bool(spec.timecourses))
-    print(f"{chr(10) if tty else ''}wrote {args.out}/manifest.json and {len(res.manifest['chunks'])} chunk file(s): "
+    print(f"wrote {args.out}/manifest.json and {len(res.manifest['chunks'])} chunk file(s): "
           f"{len(res.status)} rows, {failed} failed (failures are recorded per row)", file=sys.stderr)
     return 0
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    import time
 
     from .results import atomic_write
     from .sensitivity import check_n_base, sobol_sensitivity
@@ -434,32 +453,24 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     except Il6simError as exc:
         raise Il6simError(f"--n {args.n_base}: {exc}") from None
     spec = load_sweep_spec(args.spec)  # spec and metric errors are reported here, before any work
-    tty = sys.stderr.isatty()
-    start = time.monotonic()
+    bar = _ProgressBar("sensitivity")
 
     def progress(done: int, total: int) -> None:
-        if tty:
-            elapsed = time.monotonic() - start
-            eta = elapsed / done * (total - done) if done else float("nan")
-            bar = "#" * int(30 * done / max(total, 1))
-            print(f"\rsensitivity [{bar:<30s}] {done}/{total} runs, ETA {eta:5.0f} s", end="", file=sys.stderr,
-                  flush=True)
+        bar(done, total, f"{done}/{total} runs,")
 
     res = sobol_sensitivity(spec, args.metric, args.n_base, args.seed, n_bootstrap=args.bootstrap,
                             confidence=args.confidence, on_failure="drop" if args.drop_failed else "raise",
                             progress=progress)
-    if tty:
-        print(file=sys.stderr)
+    bar.close()
     print(res.format())
     if args.out:
         atomic_write(args.out, res.to_dataframe().to_csv(index=False).encode())
         print(f"wrote {args.out} ({len(res.factor_names)} factors, {res.n_evaluations} model runs, "
-              f"{time.monotonic() - start:.1f} s)", file=sys.stderr)
+              f"{bar.elapsed():.1f} s)", file=sys.stderr)
     return 0
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
-    import time
 
     from .gallery import parse_formats, prepare_out_dir, run_gallery, select
 
@@ -468,23 +479,17 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     if not (10 <= args.dpi <= 1200):
         raise Il6simError(f"--dpi must be between 10 and 1200, got {args.dpi}")
     prepare_out_dir(args.out)
-    tty = sys.stderr.isatty()
-    start = time.monotonic()
+    bar = _ProgressBar("figures")
 
     def progress(done: float, total: float, name: str) -> None:
-        if tty:  # a bar with an ETA on a terminal, quiet otherwise (as the sweep's)
-            elapsed = time.monotonic() - start
-            eta = elapsed / done * (total - done) if done else float("nan")
-            bar = "#" * int(30 * done / max(total, 1e-9))
-            print(f"\rfigures [{bar:<30s}] {name:<18s} ETA {eta:5.0f} s", end="", file=sys.stderr, flush=True)
+        bar(done, total, f"{name:<18s}")
 
     command = " ".join(["il6sim figures --out", args.out, *(f"--only {o}" for o in args.only),
                         f"--format {','.join(formats)}", f"--dpi {args.dpi}", *(["--force"] if args.force else [])])
     report = run_gallery(args.out, only=args.only, formats=formats, force=args.force, dpi=args.dpi,
                          command=command, progress=progress)
-    if tty:
-        print(file=sys.stderr)
-    print(f"figures in {args.out}: {report.summary()} ({time.monotonic() - start:.1f} s)", file=sys.stderr)
+    bar.close()
+    print(f"figures in {args.out}: {report.summary()} ({bar.elapsed():.1f} s)", file=sys.stderr)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,25 @@ def test_sweep_command_and_bad_spec(tmp_path: Path) -> None:
     proc = run("sweep", str(bad), "--out", str(tmp_path / "out2"))
     assert proc.returncode == 2 and "did you mean 'k_il6_basal'" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "out2").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_bar_on_a_terminal_only(monkeypatch, tmp_path, terminal: bool) -> None:
+    """A long command shows a bar with an ETA on a terminal and nothing else when stderr is not one."""
+    err = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    spec = tmp_path / "s.toml"
+    spec.write_text('[sweep]\ndays = 1\nstep = "12 h"\nmetrics = ["peak"]\nobservables = ["crp_mg_l"]\n'
+                    'chunk_size = 1\n\n[[factors]]\nparameter = "k_il6_basal"\ngrid = [0.01, 0.02]\n')
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 0
+    text = err.getvalue()
+    if terminal:
+        assert "sweep [" in text and "ETA" in text and "2/2 rows" in text
+    else:
+        assert "ETA" not in text and "\r" not in text
+        assert text.strip().startswith("wrote ")
