@@ -35,6 +35,8 @@ import scipy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _machine import cpu_name  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
+
 import il6sim  # noqa: E402
 from il6sim import _jitsolve as js  # noqa: E402
 from il6sim.regimen import build_run  # noqa: E402
@@ -43,14 +45,6 @@ from il6sim.solve import SOLVERS  # noqa: E402
 RTOL, ATOL = 1e-6, 1e-12
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def rel_err(a: np.ndarray, ref: np.ndarray) -> float:

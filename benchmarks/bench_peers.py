@@ -47,6 +47,8 @@ import scipy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _machine import cpu_name  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
+
 import il6sim  # noqa: E402
 from il6sim import _jitsolve as js  # noqa: E402
 from il6sim import _kernels  # noqa: E402
@@ -55,14 +57,6 @@ from il6sim.drugs import add_drug, load_drug, parse_dose  # noqa: E402
 RTOL, ATOL = 1e-6, 1e-12
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def scaled_rows(cn: il6sim.CompiledNetwork, names: list[str], n: int, seed: int) -> list[dict[str, float]]:
