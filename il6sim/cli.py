@@ -334,6 +334,9 @@ def _cmd_steady(args: argparse.Namespace) -> int:
             raise
         raise SolverError(f"the steady state failed on non-finite numbers ({exc}); check extreme parameter "
                           "values (--set) and the model file") from None
+    if not np.isfinite(ss.residual):
+        raise SolverError(f"the steady state failed on non-finite numbers (residual {ss.residual}); check extreme "
+                          "parameter values (--set) and the model file")
     print(f"# steady state of {network.name}: converged={ss.converged} residual={ss.residual:.2e} ({ss.method})")
     for oid, unit in zip(ss.observable_ids, [o.unit for o in network.observables]):
         print(f"{oid:32s} {ss[oid]:14.6g} {unit}")

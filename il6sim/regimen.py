@@ -78,6 +78,9 @@ class Run:
         try:
             if start == "steady":
                 ss = steady_state(self.network)
+                if not ss.converged and not np.isfinite(ss.residual):
+                    raise SolverError(f"the steady state failed on non-finite numbers (residual {ss.residual}); "
+                                      "check extreme parameter values (--set, scenario, drug files)")
                 if not ss.converged:
                     raise Il6simError(f"model '{self.network.name}' has no steady state to start from "
                                       f"(residual {ss.residual:.1e}); use --start file")

@@ -261,6 +261,8 @@ CASES: list[Case] = [
     Case("opt-set-syntax", (*SIM, "--set", "k_il6_basal"), r"--set 'k_il6_basal': expected NAME=VALUE"),
     Case("opt-set-1e308", ("simulate", "--days", "1", "--out", "{out}/o.csv", "--set", "k_il6_basal=1e308"),
          r"failed on non-finite numbers .*check extreme parameter values"),
+    Case("opt-steady-1e308", ("steady-state", "--set", "k_il6_basal=1e308"),
+         r"steady state failed on non-finite numbers .*check extreme parameter values"),
     Case("opt-dose-1e308", (*SIM, "--drug", "tocilizumab", "--dose", "1e308mg/kg"), r"refused as typos"),
     Case("opt-dose-nan", (*SIM, "--drug", "tocilizumab", "--dose", "nan mg"), r"must be a finite amount"),
     Case("opt-dose-unit", (*SIM, "--drug", "tocilizumab", "--dose", "8 nM"), r"must be a mass"),
