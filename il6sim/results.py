@@ -186,6 +186,8 @@ class Result:
                     meta_arr = z["meta"]
         except Il6simError:
             raise
+        # what a corrupt or foreign archive raises (zipfile raises NotImplementedError for an unsupported
+        # compression method): all of it means "not a readable result file"
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
                 RuntimeError, UnicodeDecodeError) as exc:
             raise bad(_one_line(f"{type(exc).__name__}: {exc}")) from None

@@ -397,7 +397,7 @@ def sobol_indices(y: np.ndarray, factor_names: Sequence[str] | int, *, metric: s
 def factor_values(spec: Any, u: np.ndarray) -> np.ndarray:
     """Map unit-cube points to factor values in core units, as :func:`il6sim.sweeps.design_matrix` does.
 
-    Per factor (mirroring ``design_matrix``; a test checks the two agree on the same unit samples):
+    Per factor, through the sweep's own inverse transform :func:`il6sim.sweeps.sampled_values`:
     ``lhs``/``sobol``/``halton``/``uniform`` → ``low + q (high − low)`` (log-uniform when the scale is
     ``log``); ``loguniform`` → log-uniform; ``normal`` → normal truncated at 0; ``lognormal`` →
     ``median · exp(sigma Φ⁻¹(q))``, with ``q`` clipped to [1e-15, 1 − 1e-15]. A grid factor, which a sweep
@@ -422,14 +422,13 @@ def factor_values(spec: Any, u: np.ndarray) -> np.ndarray:
     >>> factor_values(spec, np.array([[0.5]])).round(6).tolist()
     [[0.001]]
     """
-    from scipy import stats
+    from .sweeps import sampled_values
 
     u = np.asarray(u, dtype=float)
     if u.ndim != 2 or u.shape[1] != len(spec.factors):
         raise Il6simError(f"u must have shape (n, {len(spec.factors)}), got {u.shape}")
     out = np.empty_like(u)
     for i, f in enumerate(spec.factors):
-        q = np.clip(u[:, i], 1e-15, 1 - 1e-15)
         sampler = getattr(f, "sampler", None)
         grid = tuple(getattr(f, "grid", ()) or ())
         if sampler is None:
@@ -438,16 +437,8 @@ def factor_values(spec: Any, u: np.ndarray) -> np.ndarray:
                                   "can enter a Sobol' analysis")
             k = len(grid)
             out[:, i] = np.asarray(grid, dtype=float)[np.minimum((u[:, i] * k).astype(int), k - 1)]
-        elif sampler == "normal":  # truncated at 0: parameters are non-negative
-            lo = stats.norm.cdf(0.0, f.mean, f.sd)
-            out[:, i] = stats.norm.ppf(lo + q * (1 - lo), f.mean, f.sd)
-        elif sampler == "lognormal":
-            out[:, i] = f.mean * np.exp(f.sd * stats.norm.ppf(q))
-        elif sampler in ("lhs", "sobol", "halton", "uniform", "loguniform"):
-            if f.log:
-                out[:, i] = np.exp(np.log(f.low) + q * (np.log(f.high) - np.log(f.low)))
-            else:
-                out[:, i] = f.low + q * (f.high - f.low)
+        elif sampler in ("normal", "lognormal", "lhs", "sobol", "halton", "uniform", "loguniform"):
+            out[:, i] = sampled_values(f, u[:, i])
         else:
             raise Il6simError(f"factor '{_factor_name(f)}': sampler '{sampler}' has no inverse transform here")
     return out

@@ -706,12 +706,35 @@ def _check_settings(src: TomlSource, network: Network, factors: Sequence[Factor]
 
 
 # --------------------------------------------------------------------------------------------
+def sampled_values(factor: Factor, u: np.ndarray) -> np.ndarray:
+    """A sampled factor's values (core units) at unit-interval points ``u``: its inverse CDF.
+
+    ``categorical`` gives level indices; ``normal`` is truncated at 0 (parameters and weights are
+    non-negative); ``lognormal`` is ``median·exp(sigma·Φ⁻¹(u))``; the rest are uniform on
+    ``[low, high]``, in log space when the scale is ``log``. ``u`` is clipped to [1e-15, 1 − 1e-15].
+    """
+    from scipy import stats
+
+    f = factor
+    q = np.clip(np.asarray(u, dtype=float), 1e-15, 1 - 1e-15)
+    if f.sampler == "categorical":  # drawn level: inverse of the cumulative frequencies
+        cum = np.cumsum(f.probs) / np.sum(f.probs)
+        return np.minimum(np.searchsorted(cum, q, side="right"), len(f.probs) - 1).astype(float)
+    if f.sampler == "normal":
+        lo = stats.norm.cdf(0.0, f.mean, f.sd)
+        return np.asarray(stats.norm.ppf(lo + q * (1 - lo), f.mean, f.sd), dtype=float)
+    if f.sampler == "lognormal":
+        return np.asarray(f.mean * np.exp(f.sd * stats.norm.ppf(q)), dtype=float)
+    if f.log:
+        return np.asarray(np.exp(np.log(f.low) + q * (np.log(f.high) - np.log(f.low))), dtype=float)
+    return np.asarray(f.low + q * (f.high - f.low), dtype=float)
+
+
 def design_matrix(spec: SweepSpec) -> np.ndarray:
     """The (n_rows, n_factors) matrix of values in core units (levels: their index), drawn from ``spec.seed``.
 
     Grid and level factors vary slowest (in file order), the sampled row fastest.
     """
-    from scipy import stats
     from scipy.stats import qmc
 
     sampled = [i for i, f in enumerate(spec.factors) if f.sampler]
@@ -737,21 +760,8 @@ def design_matrix(spec: SweepSpec) -> np.ndarray:
         u[:, cols] = draw
     sample = np.empty_like(u)
     for i, f in enumerate(spec.factors):
-        if not f.sampler:
-            continue
-        q = np.clip(u[:, i], 1e-15, 1 - 1e-15)
-        if f.sampler == "categorical":  # drawn level: inverse of the cumulative frequencies
-            cum = np.cumsum(f.probs) / np.sum(f.probs)
-            sample[:, i] = np.minimum(np.searchsorted(cum, q, side="right"), len(f.probs) - 1)
-        elif f.sampler == "normal":  # truncated at 0: parameters and weights are non-negative
-            lo = stats.norm.cdf(0.0, f.mean, f.sd)
-            sample[:, i] = stats.norm.ppf(lo + q * (1 - lo), f.mean, f.sd)
-        elif f.sampler == "lognormal":
-            sample[:, i] = f.mean * np.exp(f.sd * stats.norm.ppf(q))
-        elif f.log:
-            sample[:, i] = np.exp(np.log(f.low) + q * (np.log(f.high) - np.log(f.low)))
-        else:
-            sample[:, i] = f.low + q * (f.high - f.low)
+        if f.sampler:
+            sample[:, i] = sampled_values(f, u[:, i])
     grids = [range(len(f.grid)) if f.grid else range(1) for f in spec.factors]
     out = np.empty((spec.n_rows, len(spec.factors)))
     for r, (combo, s) in enumerate(itertools.product(itertools.product(*grids), range(n_s))):
