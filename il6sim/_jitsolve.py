@@ -45,6 +45,14 @@ to a dense LU with partial pivoting. The right-hand side uses reactant lists exp
 integer orders (no powers or branches per reactant; ~3x faster than the general kernel, which is
 kept for fractional orders).
 
+Lanes: the integrator advances ``LANES`` (4) rows side by side. Each lane has its own time, step
+size, protocol segment and accept/reject decision, and a lane whose row ends takes the next row;
+only the arithmetic is shared: the Jacobian, the factorisation, the stages and the solves run over
+arrays with a trailing lane axis, spelled out as four scalar chains per index load. A lane's
+arithmetic is exactly that of its row alone, so results do not depend on which rows share a call,
+on the thread count or on the chunking of a sweep. This runs a row of the shipped model in ~0.4x
+the time of the one-row integrator it replaced (same steps, same results).
+
 Compilation: one jitted entry point, :func:`_integrate_rows_into`, holds the row loop, the segment
 loop and the integrator (numba compiles, and LLVM optimises, each nesting level of calls again), and
 releases the GIL; batches run it on row blocks in Python threads, so there is no ``parallel=True``
@@ -76,7 +84,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ._kernels import expand_orders, jacobian_values_into, rhs_expanded_into, rhs_into
+from ._kernels import LANES, expand_orders, jacobian_lanes_into, rhs_lanes_into
 
 __all__ = [
     "METHODS",
@@ -301,70 +309,102 @@ def _symbolic(n: int, r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray, s_
 
 
 @_jit
-def _f(c, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, sym, out):
-    """The right-hand side: the expanded-order kernel when it applies, else the general one."""
-    if sym[12].shape[0] > 0:
-        return rhs_expanded_into(c, k, u, sym[12], sym[13], s_ptr, s_sp, s_coef, out)
-    return rhs_into(c, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, out)
+def _sparse_factor_lanes(a, sym, inv_diag, ok):
+    """Factor the values ``a`` (nnz, LANES) of W (pattern of ``sym``) in place, lane by lane.
 
-
-@_jit
-def _sparse_factor(a, sym, inv_diag):
-    """Factor the values ``a`` of W (pattern of ``sym``) in place; False if a pivot is unsafe.
-
-    Unsafe: a pivot not above ``_PIVOT_RATIO`` times the largest entry of its original row, or a
-    multiplier above ``_MAX_MULTIPLIER`` (the caller then factors densely with partial pivoting).
+    ``ok[l]`` is set False where a pivot is unsafe: not above ``_PIVOT_RATIO`` times the largest
+    entry of its original row, not finite, or a multiplier above ``_MAX_MULTIPLIER`` (the caller
+    then factors that lane densely with partial pivoting).
     """
     row_ptr, diag_pos = sym[1], sym[3]
     elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst, upd_src = sym[4], sym[5], sym[6], sym[7], sym[8], sym[9]
+    ok0 = ok1 = ok2 = ok3 = True
     for i in range(diag_pos.shape[0]):
-        big = 0.0
+        b0 = b1 = b2 = b3 = 0.0
         for p in range(row_ptr[i], row_ptr[i + 1]):
-            big = max(big, abs(a[p]))
+            b0 = max(b0, abs(a[p, 0]))
+            b1 = max(b1, abs(a[p, 1]))
+            b2 = max(b2, abs(a[p, 2]))
+            b3 = max(b3, abs(a[p, 3]))
         for e in range(elim_row_ptr[i], elim_row_ptr[i + 1]):
-            lm = a[elim_pos[e]] * inv_diag[elim_k[e]]
-            a[elim_pos[e]] = lm
-            if lm != 0.0:
-                if not (abs(lm) <= _MAX_MULTIPLIER):
-                    return False
-                for q in range(upd_ptr[e], upd_ptr[e + 1]):
-                    a[upd_dst[q]] -= lm * a[upd_src[q]]
-        d = a[diag_pos[i]]
-        if not (abs(d) > _PIVOT_RATIO * big) or not math.isfinite(d):
-            return False
-        inv_diag[i] = 1.0 / d
-    return True
+            pe = elim_pos[e]
+            kk = elim_k[e]
+            m0 = a[pe, 0] * inv_diag[kk, 0]
+            m1 = a[pe, 1] * inv_diag[kk, 1]
+            m2 = a[pe, 2] * inv_diag[kk, 2]
+            m3 = a[pe, 3] * inv_diag[kk, 3]
+            a[pe, 0] = m0
+            a[pe, 1] = m1
+            a[pe, 2] = m2
+            a[pe, 3] = m3
+            ok0 = ok0 and abs(m0) <= _MAX_MULTIPLIER
+            ok1 = ok1 and abs(m1) <= _MAX_MULTIPLIER
+            ok2 = ok2 and abs(m2) <= _MAX_MULTIPLIER
+            ok3 = ok3 and abs(m3) <= _MAX_MULTIPLIER
+            for q in range(upd_ptr[e], upd_ptr[e + 1]):
+                dst = upd_dst[q]
+                src = upd_src[q]
+                a[dst, 0] -= m0 * a[src, 0]
+                a[dst, 1] -= m1 * a[src, 1]
+                a[dst, 2] -= m2 * a[src, 2]
+                a[dst, 3] -= m3 * a[src, 3]
+        dp = diag_pos[i]
+        d0, d1, d2, d3 = a[dp, 0], a[dp, 1], a[dp, 2], a[dp, 3]
+        ok0 = ok0 and abs(d0) > _PIVOT_RATIO * b0 and math.isfinite(d0)
+        ok1 = ok1 and abs(d1) > _PIVOT_RATIO * b1 and math.isfinite(d1)
+        ok2 = ok2 and abs(d2) > _PIVOT_RATIO * b2 and math.isfinite(d2)
+        ok3 = ok3 and abs(d3) > _PIVOT_RATIO * b3 and math.isfinite(d3)
+        # An unsafe lane gets a harmless pivot: its sparse result is never used.
+        inv_diag[i, 0] = 1.0 / d0 if ok0 else 1.0
+        inv_diag[i, 1] = 1.0 / d1 if ok1 else 1.0
+        inv_diag[i, 2] = 1.0 / d2 if ok2 else 1.0
+        inv_diag[i, 3] = 1.0 / d3 if ok3 else 1.0
+    ok[0], ok[1], ok[2], ok[3] = ok0, ok1, ok2, ok3
 
 
 @_jit
-def _sparse_solve(a, sym, inv_diag, b, x):
-    """Solve ``W x = b`` in place in ``b`` with the factors of :func:`_sparse_factor` (``x``: work)."""
+def _sparse_solve_lanes(a, sym, inv_diag, b, x):
+    """Solve ``W x = b`` lane by lane, in place in ``b`` (n, LANES), with the factors of
+    :func:`_sparse_factor_lanes` (``x``: work of the same shape)."""
     perm, row_ptr, col_idx, diag_pos = sym[0], sym[1], sym[2], sym[3]
     n = perm.shape[0]
     for i in range(n):
-        acc = b[perm[i]]
+        pi = perm[i]
+        c0, c1, c2, c3 = b[pi, 0], b[pi, 1], b[pi, 2], b[pi, 3]
         for p in range(row_ptr[i], diag_pos[i]):
-            acc -= a[p] * x[col_idx[p]]
-        x[i] = acc
+            cc = col_idx[p]
+            c0 -= a[p, 0] * x[cc, 0]
+            c1 -= a[p, 1] * x[cc, 1]
+            c2 -= a[p, 2] * x[cc, 2]
+            c3 -= a[p, 3] * x[cc, 3]
+        x[i, 0], x[i, 1], x[i, 2], x[i, 3] = c0, c1, c2, c3
     for i in range(n - 1, -1, -1):
-        acc = x[i]
+        c0, c1, c2, c3 = x[i, 0], x[i, 1], x[i, 2], x[i, 3]
         for p in range(diag_pos[i] + 1, row_ptr[i + 1]):
-            acc -= a[p] * x[col_idx[p]]
-        x[i] = acc * inv_diag[i]
+            cc = col_idx[p]
+            c0 -= a[p, 0] * x[cc, 0]
+            c1 -= a[p, 1] * x[cc, 1]
+            c2 -= a[p, 2] * x[cc, 2]
+            c3 -= a[p, 3] * x[cc, 3]
+        x[i, 0] = c0 * inv_diag[i, 0]
+        x[i, 1] = c1 * inv_diag[i, 1]
+        x[i, 2] = c2 * inv_diag[i, 2]
+        x[i, 3] = c3 * inv_diag[i, 3]
     for i in range(n):
-        b[perm[i]] = x[i]
+        pi = perm[i]
+        b[pi, 0], b[pi, 1], b[pi, 2], b[pi, 3] = x[i, 0], x[i, 1], x[i, 2], x[i, 3]
 
 
 @_jit
-def _to_dense_w(jv, sym, inv_hg, W):
-    """Dense ``W = I/(hγ) - J`` (species order) from the Jacobian values on the sparse pattern."""
+def _to_dense_w(jv, sym, inv_hg, W, lane):
+    """Dense ``W = I/(hγ) - J`` (species order) of one lane from the Jacobian values on the sparse pattern."""
     perm, row_ptr, col_idx = sym[0], sym[1], sym[2]
     for i in range(W.shape[0]):
         for q in range(W.shape[1]):
             W[i, q] = 0.0
     for i in range(perm.shape[0]):
         for p in range(row_ptr[i], row_ptr[i + 1]):
-            W[perm[i], perm[col_idx[p]]] = -jv[p]
+            W[perm[i], perm[col_idx[p]]] = -jv[p, lane]
         W[perm[i], perm[i]] += inv_hg
 
 
@@ -424,39 +464,44 @@ def _lu_solve(lu, piv, b):
 
 
 @_jit
-def _rms(v, y, rtol, atol):
-    n = v.shape[0]
-    acc = 0.0
+def _initial_step(lane, y, kl, ul, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp, s_coef, rtol, atol, order, span,
+                  hmax, f0, arg, f1):
+    """Hairer, Norsett & Wanner I, Sect. II.4 starting-step heuristic for one lane (two f evaluations)."""
+    n = y.shape[0]
+    rhs_lanes_into(y, kl, ul, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp, s_coef, f0)
+    a0 = 0.0
+    a1 = 0.0
     for q in range(n):
-        sc = atol[q] + rtol * abs(y[q])
-        e = v[q] / sc
-        acc += e * e
-    return math.sqrt(acc / max(n, 1))
-
-
-@_jit
-def _initial_step(y, f0, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, sym, rtol, atol, order, span, hmax, work,
-                  f1):
-    """Hairer, Norsett & Wanner I, Sect. II.4 starting-step heuristic; costs one extra f evaluation."""
-    d0 = _rms(y, y, rtol, atol)
-    d1 = _rms(f0, y, rtol, atol)
+        sc = atol[q] + rtol * abs(y[q, lane])
+        a0 += (y[q, lane] / sc) ** 2
+        a1 += (f0[q, lane] / sc) ** 2
+    d0 = math.sqrt(a0 / max(n, 1))
+    d1 = math.sqrt(a1 / max(n, 1))
     if d0 < 1e-5 or d1 < 1e-5:
         h0 = 1e-6
     else:
         h0 = 0.01 * d0 / d1
     h0 = min(h0, span)
-    for q in range(y.shape[0]):
-        work[q] = y[q] + h0 * f0[q]
-    _f(work, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, sym, f1)
-    for q in range(y.shape[0]):
-        work[q] = (f1[q] - f0[q]) / h0
-    d2 = _rms(work, y, rtol, atol)
+    for q in range(n):
+        for ll in range(LANES):
+            arg[q, ll] = y[q, ll]
+        arg[q, lane] = y[q, lane] + h0 * f0[q, lane]
+    rhs_lanes_into(arg, kl, ul, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp, s_coef, f1)
+    a2 = 0.0
+    for q in range(n):
+        sc = atol[q] + rtol * abs(y[q, lane])
+        a2 += ((f1[q, lane] - f0[q, lane]) / h0 / sc) ** 2
+    d2 = math.sqrt(a2 / max(n, 1))
     big = max(d1, d2)
     if big <= 1e-15 or not math.isfinite(big):
         h1 = max(1e-6, h0 * 1e-3)
     else:
         h1 = (0.01 / big) ** (1.0 / (order + 1.0))
     return min(100.0 * h0, h1, hmax, span)
+
+
+# Lane states of the integrator.
+_IDLE, _NEXT, _RUNNING = 0, 1, 2
 
 
 @_jit
@@ -468,14 +513,20 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
     Segment ``g`` runs from ``seg_t[g]`` to ``seg_t[g+1]`` with rate constants ``k_rows[row, g]`` and
     input ``u_seg[g]`` after adding ``jump_seg[g]`` to the state, and reports the output rows
     ``lo[g]:hi[g]`` (outputs at a segment's start are its initial state). Writes ``status_out[row]``,
-    ``y_out_all[row]`` (rows not reached are left untouched: NaN if so initialised) and
+    ``y_out_all[row]`` (NaN from a failure on; outputs outside ``lo[0]:hi[-1]`` are not touched) and
     ``stats[row]`` = (t reached, attempted steps, f evaluations, Jacobians, LU factorisations);
-    ``max_steps_rows[row]`` bounds the attempted steps of each segment. Releases the GIL, so Python
-    threads can run disjoint row ranges in parallel. One function (rather than a row loop calling a
-    segment integrator) because numba compiles, and LLVM optimises, each nesting level again.
+    ``max_steps_rows[row]`` bounds the attempted steps of each segment.
+
+    ``LANES`` rows run side by side, each with its own time, step size, segment and step
+    acceptance: every attempted step evaluates the Jacobian, factors W, runs the stages and the
+    error estimate of all lanes at once (the arithmetic of each lane is exactly that of the row
+    alone), then each lane accepts or rejects on its own. A lane whose row ends takes the next
+    row, so rows of different cost do not wait for each other. Releases the GIL: Python threads
+    run disjoint row ranges in parallel.
     """
     n = y0_rows.shape[1]
     n_seg = seg_t.shape[0] - 1
+    n_k = k_rows.shape[2]
     A = TAB_A[method]
     C = TAB_C[method]
     M = TAB_M[method]
@@ -488,210 +539,313 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
     diag_pos = sym[3]
     jac_ptr = sym[10]
     jac_pos = sym[11]
-    # Work arrays once per call, not per row or segment.
-    y = np.empty(n)
-    ynew = np.empty(n)
-    arg = np.empty(n)
-    fbuf = np.empty(n)
-    scale_y = np.empty(n)
-    inv_diag = np.empty(n)
-    xwork = np.empty(n)
-    K = np.empty((_MAX_STAGES, n))
-    dense = np.empty((3, n))
-    jv = np.empty(nnz)
-    wv = np.empty(nnz)
-    W = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
-    for row in range(row_lo, row_hi):
-        y_out = y_out_all[row]
-        max_steps = max_steps_rows[row]
-        for q in range(n):
-            y[q] = y0_rows[row, q]
-        for q in range(5):
-            stats[row, q] = 0.0
-        stats[row, 0] = seg_t[0]
-        status = SUCCESS
-        for g in range(n_seg):
-            for q in range(n):
-                y[q] += jump_seg[g, q]
-            t0 = seg_t[g]
-            t1 = seg_t[g + 1]
-            k = k_rows[row, g]
-            u = u_seg[g]
-            i_hi = hi[g]
-            h0 = h0_in
-            hmax = hmax_in
-            n_steps = 0
-            n_fev = 0
-            n_jev = 0
-            n_lu = 0
-            t = t0
-            i_out = lo[g]
-            # Outputs at the start time are the initial state.
-            while i_out < i_hi and t_out[i_out] <= t0:
+    e_ptr = sym[12]
+    e_sp = sym[13]
+    L = LANES
+    # Lane data (species x lanes), allocated once per call.
+    y = np.zeros((n, L))
+    ynew = np.zeros((n, L))
+    arg = np.zeros((n, L))
+    fbuf = np.zeros((n, L))
+    xwork = np.zeros((n, L))
+    inv_diag = np.ones((n, L))
+    K = np.zeros((_MAX_STAGES, n, L))
+    jv = np.zeros((nnz, L))
+    wv = np.zeros((nnz, L))
+    kl = np.zeros((n_k, L))
+    ul = np.zeros((n, L))
+    W = np.zeros((L, n, n))
+    piv = np.zeros((L, n), dtype=np.int64)
+    bdense = np.zeros((L, n))
+    dense = np.zeros((3, n))
+    sparse_ok = np.ones(L, dtype=np.bool_)
+    # Lane state.
+    state = np.zeros(L, dtype=np.int64)
+    lane_row = np.full(L, -1, dtype=np.int64)
+    lane_seg = np.zeros(L, dtype=np.int64)
+    lane_status = np.zeros(L, dtype=np.int64)
+    i_out = np.zeros(L, dtype=np.int64)
+    n_steps = np.zeros(L, dtype=np.int64)
+    n_bad = np.zeros(L, dtype=np.int64)
+    t = np.zeros(L)
+    t_end = np.zeros(L)
+    h = np.ones(L)
+    hmax = np.ones(L)
+    h_acc = np.zeros(L)
+    err_acc = np.ones(L)
+    inv_hg = np.ones(L)
+    inv_h = np.ones(L)
+    first = np.ones(L, dtype=np.bool_)
+    rejected = np.zeros(L, dtype=np.bool_)
+    last = np.zeros(L, dtype=np.bool_)
+    stepping = np.zeros(L, dtype=np.bool_)
+    use_dense = np.zeros(L, dtype=np.bool_)
+    eps = 2.220446049250313e-16
+    next_row = row_lo
+    while True:
+        # 1. Lanes without a running segment: close finished rows, take new rows, enter segments.
+        running = 0
+        for l in range(L):
+            while state[l] != _RUNNING:
+                if state[l] == _IDLE:
+                    if next_row >= row_hi:
+                        break
+                    row = next_row
+                    next_row += 1
+                    lane_row[l] = row
+                    lane_seg[l] = -1
+                    lane_status[l] = SUCCESS
+                    i_out[l] = lo[0]
+                    for q in range(n):
+                        y[q, l] = y0_rows[row, q]
+                    for q in range(5):
+                        stats[row, q] = 0.0
+                    stats[row, 0] = seg_t[0]
+                    state[l] = _NEXT
+                row = lane_row[l]
+                g = lane_seg[l] + 1
+                if lane_status[l] != SUCCESS or g >= n_seg:
+                    status_out[row] = lane_status[l]
+                    if lane_status[l] != SUCCESS:  # outputs from the failure on are NaN
+                        for i in range(i_out[l], hi[n_seg - 1]):
+                            for q in range(n):
+                                y_out_all[row, i, q] = np.nan
+                    for q in range(n):  # an idle lane computes on neutral data
+                        y[q, l] = 0.0
+                        ul[q, l] = 0.0
+                    for q in range(n_k):
+                        kl[q, l] = 0.0
+                    h[l] = 1.0
+                    lane_row[l] = -1
+                    state[l] = _IDLE
+                    continue
+                lane_seg[l] = g
                 for q in range(n):
-                    y_out[i_out, q] = y[q]
-                i_out += 1
-            for q in range(n):
-                if not math.isfinite(y[q]) or not math.isfinite(u[q]):
-                    status = NONFINITE
-            for q in range(k.shape[0]):
-                if not math.isfinite(k[q]):
-                    status = NONFINITE
-            if status == SUCCESS and t1 > t0:
-                span = t1 - t0
-                if not (hmax > 0.0):
-                    hmax = span
-                hmax = min(hmax, span)
-                if h0 > 0.0:
-                    h = min(h0, hmax)
-                else:
-                    _f(y, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, sym, fbuf)
-                    n_fev += 1
-                    h = _initial_step(y, fbuf, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, sym, rtol, atol,
-                                      order, span, hmax, arg, ynew)
-                    n_fev += 1
-                    if not (h > 0.0) or not math.isfinite(h):
-                        h = min(1e-6, hmax)
-
-                need_jac = True
-                rejected = False
-                first = True
-                h_acc = 0.0
-                err_acc = 1.0
-                n_bad = 0
-                eps = 2.220446049250313e-16
-                while t < t1:
-                    if n_steps >= max_steps:
-                        status = BUDGET
-                        break
-                    last = False
-                    if t + 1.0001 * h >= t1:
-                        h = t1 - t
-                        last = True
-                    h_min = 16.0 * eps * max(abs(t), abs(t1) * 1e-3)
-                    if h < h_min:
-                        status = STEP_TOO_SMALL
-                        break
-                    n_steps += 1
-                    if need_jac:
-                        jacobian_values_into(y, k, r_ptr, r_sp, r_ord, s_ptr, s_coef, jac_pos, jac_ptr, jv)
-                        n_jev += 1
-                        need_jac = False
-                    inv_hg = 1.0 / (h * gamma)
-                    for q in range(jv.shape[0]):
-                        wv[q] = -jv[q]
+                    y[q, l] += jump_seg[g, q]
+                    ul[q, l] = u_seg[g, q]
+                for q in range(n_k):
+                    kl[q, l] = k_rows[row, g, q]
+                t0 = seg_t[g]
+                t[l] = t0
+                t_end[l] = seg_t[g + 1]
+                stats[row, 0] = t0
+                io = lo[g]
+                while io < hi[g] and t_out[io] <= t0:  # outputs at the start time are the initial state
                     for q in range(n):
-                        wv[diag_pos[q]] += inv_hg
-                    n_lu += 1
-                    use_dense = not _sparse_factor(wv, sym, inv_diag)
-                    if use_dense:
-                        _to_dense_w(jv, sym, inv_hg, W)
-                        if not _lu_factor(W, piv):
-                            n_bad += 1
-                            if n_bad > _MAX_NONFINITE_RETRIES or fixed_step:
-                                status = SINGULAR
-                                break
-                            h *= 0.25
-                            rejected = True
-                            continue
-
-                    # Stages.
-                    inv_h = 1.0 / h
-                    for i in range(s):
-                        for q in range(n):
-                            acc = y[q]
-                            for j in range(i):
-                                acc += A[i, j] * K[j, q]
-                            arg[q] = acc
-                        _f(arg, k, u, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, sym, fbuf)
-                        n_fev += 1
-                        for q in range(n):
-                            acc = fbuf[q]
-                            for j in range(i):
-                                acc += (C[i, j] * inv_h) * K[j, q]
-                            K[i, q] = acc
-                        if use_dense:
-                            _lu_solve(W, piv, K[i])
-                        else:
-                            _sparse_solve(wv, sym, inv_diag, K[i], xwork)
-                    finite = True
-                    for q in range(n):
-                        acc = y[q]
-                        for j in range(s):
-                            acc += M[j] * K[j, q]
-                        ynew[q] = acc
-                        if not math.isfinite(acc):
-                            finite = False
-                        scale_y[q] = max(abs(y[q]), abs(acc))
-                    err = _rms(K[s - 1], scale_y, rtol, atol) if finite else math.inf
-                    if not math.isfinite(err):
-                        n_bad += 1
-                        if n_bad > _MAX_NONFINITE_RETRIES or fixed_step:
-                            status = NONFINITE
-                            break
-                        h *= 0.25
-                        rejected = True
-                        continue
-
-                    if fixed_step or err <= 1.0:
-                        # Accept: dense output at the output times inside (t, t + h].
-                        t_new = t1 if last else t + h
-                        if i_out < i_hi and t_out[i_out] <= t_new:
-                            for d in range(3):
-                                for q in range(n):
-                                    acc = 0.0
-                                    for j in range(s):
-                                        acc += H[d, j] * K[j, q]
-                                    dense[d, q] = acc
-                            while i_out < i_hi and t_out[i_out] <= t_new:
-                                if t_out[i_out] == t_new:
-                                    for q in range(n):
-                                        y_out[i_out, q] = ynew[q]
-                                else:
-                                    th = (t_out[i_out] - t) / h
-                                    th1 = 1.0 - th
-                                    for q in range(n):
-                                        y_out[i_out, q] = th1 * y[q] + th * (
-                                            ynew[q] + th1 * (dense[0, q] + th * (dense[1, q] + th * dense[2, q])))
-                                i_out += 1
-                        for q in range(n):
-                            y[q] = ynew[q]
-                        t = t_new
-                        need_jac = True
-                        n_bad = 0
-                        if fixed_step:
-                            continue
-                        # Step-size proposal (fac = h / h_new).
-                        fac = min(1.0 / _FAC_MIN, max(1.0 / _FAC_MAX, err ** err_exp / _SAFETY))
-                        if not first:
-                            # Gustafsson's predictive controller.
-                            fac_g = (h_acc / h) * (err * err / err_acc) ** err_exp / _SAFETY
-                            fac_g = min(1.0 / _FAC_MIN, max(1.0 / _FAC_MAX, fac_g))
-                            fac = max(fac, fac_g)
-                        h_acc = h
-                        err_acc = max(1e-2, err)
-                        h_new = h / fac
-                        if rejected:
-                            h_new = min(h_new, h)
-                        rejected = False
-                        first = False
-                        h = min(h_new, hmax)
+                        y_out_all[row, io, q] = y[q, l]
+                    io += 1
+                i_out[l] = io
+                finite = True
+                for q in range(n):
+                    if not math.isfinite(y[q, l]) or not math.isfinite(ul[q, l]):
+                        finite = False
+                for q in range(n_k):
+                    if not math.isfinite(kl[q, l]):
+                        finite = False
+                if not finite:
+                    lane_status[l] = NONFINITE
+                    continue
+                if t_end[l] > t0:  # (a zero-length segment only applies its jump and outputs)
+                    span = t_end[l] - t0
+                    hm = hmax_in if hmax_in > 0.0 else span
+                    hmax[l] = min(hm, span)
+                    if h0_in > 0.0:
+                        h[l] = min(h0_in, hmax[l])
                     else:
-                        fac = min(1.0 / _FAC_MIN, err ** err_exp / _SAFETY)
-                        if first:
-                            h *= 0.1  # the first guess can be far off (Hairer's RODAS does the same)
+                        h[l] = _initial_step(l, y, kl, ul, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp, s_coef, rtol,
+                                             atol, order, span, hmax[l], fbuf, arg, ynew)
+                        stats[row, 2] += 2
+                        if not (h[l] > 0.0) or not math.isfinite(h[l]):
+                            h[l] = min(1e-6, hmax[l])
+                    n_steps[l] = 0
+                    n_bad[l] = 0
+                    first[l] = True
+                    rejected[l] = False
+                    h_acc[l] = 0.0
+                    err_acc[l] = 1.0
+                    state[l] = _RUNNING
+            if state[l] == _RUNNING:
+                running += 1
+        if running == 0:
+            break
+
+        # 2. Which lanes attempt a step, and with which h.
+        n_stepping = 0
+        for l in range(L):
+            stepping[l] = False
+            inv_hg[l] = 1.0 / gamma
+            inv_h[l] = 1.0
+            if state[l] != _RUNNING:
+                continue
+            row = lane_row[l]
+            if n_steps[l] >= max_steps_rows[row]:
+                lane_status[l] = BUDGET
+                state[l] = _NEXT
+                continue
+            last[l] = False
+            if t[l] + 1.0001 * h[l] >= t_end[l]:
+                h[l] = t_end[l] - t[l]
+                last[l] = True
+            if h[l] < 16.0 * eps * max(abs(t[l]), abs(t_end[l]) * 1e-3):
+                lane_status[l] = STEP_TOO_SMALL
+                state[l] = _NEXT
+                continue
+            n_steps[l] += 1
+            stats[row, 1] += 1
+            stats[row, 2] += s
+            stats[row, 3] += 1
+            stats[row, 4] += 1
+            inv_hg[l] = 1.0 / (h[l] * gamma)
+            inv_h[l] = 1.0 / h[l]
+            stepping[l] = True
+            n_stepping += 1
+        if n_stepping == 0:
+            continue
+
+        # 3. Jacobian and W = I/(hγ) - J of all lanes; sparse LU, dense with pivoting where unsafe.
+        jacobian_lanes_into(y, kl, r_ptr, r_sp, r_ord, s_ptr, s_coef, jac_pos, jac_ptr, jv)
+        for q in range(nnz):
+            for l in range(L):
+                wv[q, l] = -jv[q, l]
+        for q in range(n):
+            for l in range(L):
+                wv[diag_pos[q], l] += inv_hg[l]
+        _sparse_factor_lanes(wv, sym, inv_diag, sparse_ok)
+        any_dense = False
+        for l in range(L):
+            use_dense[l] = False
+            if stepping[l] and not sparse_ok[l]:
+                _to_dense_w(jv, sym, inv_hg[l], W[l], l)
+                if _lu_factor(W[l], piv[l]):
+                    use_dense[l] = True
+                    any_dense = True
+                else:
+                    stepping[l] = False
+                    n_bad[l] += 1
+                    if n_bad[l] > _MAX_NONFINITE_RETRIES or fixed_step:
+                        lane_status[l] = SINGULAR
+                        state[l] = _NEXT
+                    else:
+                        h[l] *= 0.25
+                        rejected[l] = True
+
+        # 4. Stages (all lanes at once).
+        ih0, ih1, ih2, ih3 = inv_h[0], inv_h[1], inv_h[2], inv_h[3]
+        for i in range(s):
+            for q in range(n):
+                a0, a1, a2, a3 = y[q, 0], y[q, 1], y[q, 2], y[q, 3]
+                for j in range(i):
+                    aij = A[i, j]
+                    a0 += aij * K[j, q, 0]
+                    a1 += aij * K[j, q, 1]
+                    a2 += aij * K[j, q, 2]
+                    a3 += aij * K[j, q, 3]
+                arg[q, 0], arg[q, 1], arg[q, 2], arg[q, 3] = a0, a1, a2, a3
+            rhs_lanes_into(arg, kl, ul, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp, s_coef, fbuf)
+            Ki = K[i]
+            for q in range(n):
+                a0, a1, a2, a3 = fbuf[q, 0], fbuf[q, 1], fbuf[q, 2], fbuf[q, 3]
+                for j in range(i):
+                    cij = C[i, j]
+                    a0 += (cij * ih0) * K[j, q, 0]
+                    a1 += (cij * ih1) * K[j, q, 1]
+                    a2 += (cij * ih2) * K[j, q, 2]
+                    a3 += (cij * ih3) * K[j, q, 3]
+                Ki[q, 0], Ki[q, 1], Ki[q, 2], Ki[q, 3] = a0, a1, a2, a3
+            if any_dense:
+                for l in range(L):
+                    if use_dense[l]:
+                        for q in range(n):
+                            bdense[l, q] = Ki[q, l]
+            _sparse_solve_lanes(wv, sym, inv_diag, Ki, xwork)
+            if any_dense:
+                for l in range(L):
+                    if use_dense[l]:
+                        _lu_solve(W[l], piv[l], bdense[l])
+                        for q in range(n):
+                            Ki[q, l] = bdense[l, q]
+
+        # 5. Each stepping lane: error estimate, accept (dense output) or reject, next step size.
+        for l in range(L):
+            if not stepping[l]:
+                continue
+            row = lane_row[l]
+            finite = True
+            acc_e = 0.0
+            for q in range(n):
+                acc = y[q, l]
+                for j in range(s):
+                    acc += M[j] * K[j, q, l]
+                ynew[q, l] = acc
+                if not math.isfinite(acc):
+                    finite = False
+                e = K[s - 1, q, l] / (atol[q] + rtol * max(abs(y[q, l]), abs(acc)))
+                acc_e += e * e
+            err = math.sqrt(acc_e / max(n, 1)) if finite else math.inf
+            if not math.isfinite(err):
+                n_bad[l] += 1
+                if n_bad[l] > _MAX_NONFINITE_RETRIES or fixed_step:
+                    lane_status[l] = NONFINITE
+                    state[l] = _NEXT
+                    continue
+                h[l] *= 0.25
+                rejected[l] = True
+                continue
+            hl = h[l]
+            if fixed_step or err <= 1.0:
+                # Accept: dense output at the output times inside (t, t + h].
+                t_new = t_end[l] if last[l] else t[l] + hl
+                io = i_out[l]
+                i_hi = hi[lane_seg[l]]
+                if io < i_hi and t_out[io] <= t_new:
+                    for d in range(3):
+                        for q in range(n):
+                            acc = 0.0
+                            for j in range(s):
+                                acc += H[d, j] * K[j, q, l]
+                            dense[d, q] = acc
+                    while io < i_hi and t_out[io] <= t_new:
+                        if t_out[io] == t_new:
+                            for q in range(n):
+                                y_out_all[row, io, q] = ynew[q, l]
                         else:
-                            h = h / fac
-                        rejected = True
-            stats[row, 0] = t
-            stats[row, 1] += n_steps
-            stats[row, 2] += n_fev
-            stats[row, 3] += n_jev
-            stats[row, 4] += n_lu
-            if status != SUCCESS:
-                break  # outputs from the failure on are never written
-        status_out[row] = status
+                            th = (t_out[io] - t[l]) / hl
+                            th1 = 1.0 - th
+                            for q in range(n):
+                                y_out_all[row, io, q] = th1 * y[q, l] + th * (
+                                    ynew[q, l] + th1 * (dense[0, q] + th * (dense[1, q] + th * dense[2, q])))
+                        io += 1
+                    i_out[l] = io
+                for q in range(n):
+                    y[q, l] = ynew[q, l]
+                t[l] = t_new
+                stats[row, 0] = t_new
+                n_bad[l] = 0
+                if last[l]:
+                    state[l] = _NEXT
+                if fixed_step:
+                    continue
+                # Step-size proposal (fac = h / h_new), Gustafsson's predictive controller.
+                fac = min(1.0 / _FAC_MIN, max(1.0 / _FAC_MAX, err ** err_exp / _SAFETY))
+                if not first[l]:
+                    fac_g = (h_acc[l] / hl) * (err * err / err_acc[l]) ** err_exp / _SAFETY
+                    fac_g = min(1.0 / _FAC_MIN, max(1.0 / _FAC_MAX, fac_g))
+                    fac = max(fac, fac_g)
+                h_acc[l] = hl
+                err_acc[l] = max(1e-2, err)
+                h_new = hl / fac
+                if rejected[l]:
+                    h_new = min(h_new, hl)
+                rejected[l] = False
+                first[l] = False
+                h[l] = min(h_new, hmax[l])
+            else:
+                fac = min(1.0 / _FAC_MIN, err ** err_exp / _SAFETY)
+                if first[l]:
+                    h[l] = hl * 0.1  # the first guess can be far off (Hairer's RODAS does the same)
+                else:
+                    h[l] = hl / fac
+                rejected[l] = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -742,7 +896,9 @@ def _run_rows(seg_t: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray, jump_seg
     t_out = np.ascontiguousarray(t_out, dtype=float)
     lo, hi = _output_ranges(seg_t, t_out)
     status = np.zeros(n_rows, dtype=np.int64)
-    y_out = np.full((n_rows, t_out.size, n), np.nan)
+    y_out = np.empty((n_rows, t_out.size, n))  # the kernel writes every output of [lo[0], hi[-1])
+    y_out[:, :lo[0]] = np.nan
+    y_out[:, hi[-1]:] = np.nan
     stats = np.zeros((n_rows, 5))
     args = (seg_t, lo, hi, np.ascontiguousarray(k_rows, dtype=float), np.ascontiguousarray(u_seg, dtype=float),
             np.ascontiguousarray(jump_seg, dtype=float), np.ascontiguousarray(y0_rows, dtype=float), t_out,
@@ -755,7 +911,9 @@ def _run_rows(seg_t: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray, jump_seg
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        block = max(1, min(4, n_rows // (4 * n_threads)))
+        # Blocks of several lanes' worth of rows: a lane that finishes a row takes the next one of its
+        # block, and four blocks per thread keep the threads balanced.
+        block = max(LANES, -(-n_rows // (4 * n_threads)))
         starts = range(0, n_rows, block)
         with ThreadPoolExecutor(n_threads) as pool:
             list(pool.map(lambda a: _integrate_rows_into(a, min(n_rows, a + block), *args), starts))

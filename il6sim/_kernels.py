@@ -151,40 +151,6 @@ def jacobian(c, k, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef):
     return jacobian_into(c, k, r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, np.empty((n, n)))
 
 
-@_jit
-def jacobian_values_into(c, k, r_ptr, r_sp, r_ord, s_ptr, s_coef, jac_pos, jac_ptr, out):
-    """The analytic Jacobian scattered into a sparse value array and returned.
-
-    The contribution of reactant entry ``a`` (of half-reaction ``h``, reaction ``j = h // 2``) to
-    stoichiometry entry ``s`` is added to ``out[jac_pos[jac_ptr[a] + s - s_ptr[j]]]``; entries of
-    ``out`` no reaction touches are zero. The jitted solver lays the positions out on the pattern of
-    its sparse LU factors; with ``jac_pos`` the dense row-major index this is :func:`jacobian_into`.
-    """
-    for q in range(out.shape[0]):
-        out[q] = 0.0
-    for h in range(k.shape[0]):
-        kh = k[h]
-        if kh == 0.0:
-            continue
-        j = h // 2
-        sign = 1.0 if h % 2 == 0 else -1.0
-        start = r_ptr[h]
-        stop = r_ptr[h + 1]
-        s0 = s_ptr[j]
-        s1 = s_ptr[j + 1]
-        for a in range(start, stop):
-            d = sign * kh * power_derivative(c[r_sp[a]], r_ord[a])
-            if d == 0.0:
-                continue
-            for b in range(start, stop):
-                if b != a:
-                    d *= power(c[r_sp[b]], r_ord[b])
-            base = jac_ptr[a] - s0
-            for s in range(s0, s1):
-                out[jac_pos[base + s]] += s_coef[s] * d
-    return out
-
-
 def expand_orders(r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Reactant lists with each species repeated by its (integer) order: ``(e_ptr, e_sp, ok)``.
 
@@ -223,4 +189,125 @@ def rhs_expanded_into(c, k, u, e_ptr, e_sp, s_ptr, s_sp, s_coef, out):
         if v != 0.0:
             for a in range(s_ptr[j], s_ptr[j + 1]):
                 out[s_sp[a]] += s_coef[a] * v
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Lane kernels: the same mass action for LANES independent rows at once. Arrays carry a trailing
+# lane axis (``c[i, l]``, ``k[h, l]``, ``out[i, l]``) and each lane's arithmetic is exactly that
+# of a row computed alone, so a row's result does not depend on which rows share its call. The
+# four lanes are spelled out as scalars: numba leaves LLVM's SLP vectoriser off, and four
+# independent chains per index load run 2-3x faster per row than one (measured on the shipped
+# model: right-hand side 0.27 us per row against 0.62 us alone).
+LANES = 4
+
+
+@_jit
+def rhs_lanes_into(c, k, u, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp, s_coef, out):
+    """dc/dt of ``LANES`` rows at once into ``out`` (n, LANES); ``e_ptr``/``e_sp`` from
+    :func:`expand_orders` (empty: general orders through :func:`power`)."""
+    for i in range(out.shape[0]):
+        out[i, 0] = u[i, 0]
+        out[i, 1] = u[i, 1]
+        out[i, 2] = u[i, 2]
+        out[i, 3] = u[i, 3]
+    expanded = e_ptr.shape[0] > 0
+    for j in range(s_ptr.shape[0] - 1):
+        h = 2 * j
+        v0 = k[h, 0]
+        v1 = k[h, 1]
+        v2 = k[h, 2]
+        v3 = k[h, 3]
+        w0 = k[h + 1, 0]
+        w1 = k[h + 1, 1]
+        w2 = k[h + 1, 2]
+        w3 = k[h + 1, 3]
+        if expanded:
+            for a in range(e_ptr[h], e_ptr[h + 1]):
+                sp = e_sp[a]
+                v0 *= c[sp, 0]
+                v1 *= c[sp, 1]
+                v2 *= c[sp, 2]
+                v3 *= c[sp, 3]
+            for a in range(e_ptr[h + 1], e_ptr[h + 2]):
+                sp = e_sp[a]
+                w0 *= c[sp, 0]
+                w1 *= c[sp, 1]
+                w2 *= c[sp, 2]
+                w3 *= c[sp, 3]
+        else:
+            for a in range(r_ptr[h], r_ptr[h + 1]):
+                sp = r_sp[a]
+                o = r_ord[a]
+                v0 *= power(c[sp, 0], o)
+                v1 *= power(c[sp, 1], o)
+                v2 *= power(c[sp, 2], o)
+                v3 *= power(c[sp, 3], o)
+            for a in range(r_ptr[h + 1], r_ptr[h + 2]):
+                sp = r_sp[a]
+                o = r_ord[a]
+                w0 *= power(c[sp, 0], o)
+                w1 *= power(c[sp, 1], o)
+                w2 *= power(c[sp, 2], o)
+                w3 *= power(c[sp, 3], o)
+        v0 -= w0
+        v1 -= w1
+        v2 -= w2
+        v3 -= w3
+        for a in range(s_ptr[j], s_ptr[j + 1]):
+            sp = s_sp[a]
+            cf = s_coef[a]
+            out[sp, 0] += cf * v0
+            out[sp, 1] += cf * v1
+            out[sp, 2] += cf * v2
+            out[sp, 3] += cf * v3
+    return out
+
+
+@_jit
+def jacobian_lanes_into(c, k, r_ptr, r_sp, r_ord, s_ptr, s_coef, jac_pos, jac_ptr, out):
+    """The analytic Jacobian of ``LANES`` rows scattered into sparse values ``out`` (nnz, LANES).
+
+    The contribution of reactant entry ``a`` (of half-reaction ``h``, reaction ``j = h // 2``) to
+    stoichiometry entry ``s`` is added to ``out[jac_pos[jac_ptr[a] + s - s_ptr[j]]]``; entries no
+    reaction touches are zero. The jitted solver lays the positions out on the pattern of its
+    sparse LU factors; with ``jac_pos`` the dense row-major index this is :func:`jacobian_into`.
+    """
+    for q in range(out.shape[0]):
+        out[q, 0] = 0.0
+        out[q, 1] = 0.0
+        out[q, 2] = 0.0
+        out[q, 3] = 0.0
+    for h in range(k.shape[0]):
+        if k[h, 0] == 0.0 and k[h, 1] == 0.0 and k[h, 2] == 0.0 and k[h, 3] == 0.0:
+            continue
+        j = h // 2
+        sign = 1.0 if h % 2 == 0 else -1.0
+        start = r_ptr[h]
+        stop = r_ptr[h + 1]
+        s0 = s_ptr[j]
+        s1 = s_ptr[j + 1]
+        for a in range(start, stop):
+            m = r_sp[a]
+            o = r_ord[a]
+            d0 = sign * k[h, 0] * power_derivative(c[m, 0], o)
+            d1 = sign * k[h, 1] * power_derivative(c[m, 1], o)
+            d2 = sign * k[h, 2] * power_derivative(c[m, 2], o)
+            d3 = sign * k[h, 3] * power_derivative(c[m, 3], o)
+            for b in range(start, stop):
+                if b != a:
+                    sb = r_sp[b]
+                    ob = r_ord[b]
+                    d0 *= power(c[sb, 0], ob)
+                    d1 *= power(c[sb, 1], ob)
+                    d2 *= power(c[sb, 2], ob)
+                    d3 *= power(c[sb, 3], ob)
+            base = jac_ptr[a] - s0
+            for s in range(s0, s1):
+                p = jac_pos[base + s]
+                cf = s_coef[s]
+                out[p, 0] += cf * d0
+                out[p, 1] += cf * d1
+                out[p, 2] += cf * d2
+                out[p, 3] += cf * d3
     return out

@@ -333,27 +333,32 @@ def test_sparse_lu_solves_the_iteration_matrix_of_the_shipped_model(drug: str) -
     perm, row_ptr, col_idx, diag_pos = sym[:4]
     assert sorted(perm.tolist()) == list(range(n))
     rng = np.random.default_rng(5)
-    c = np.asarray(il6sim.steady_state(net).values) * rng.uniform(0.5, 2.0, n)
-    k = cn.rate_constants()
-    jv = _kernels.jacobian_values_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_coef, sym[11], sym[10],
-                                       np.empty(col_idx.size))
-    dense = np.zeros((n, n))
-    for i in range(n):
-        for p in range(row_ptr[i], row_ptr[i + 1]):
-            dense[perm[i], perm[col_idx[p]]] = jv[p]
-    jac = cn.jacobian(c)
-    np.testing.assert_allclose(dense, jac, rtol=1e-14, atol=0.0)  # also: no entry outside the pattern
+    lanes = _kernels.LANES
+    c = np.asarray(il6sim.steady_state(net).values)[:, None] * rng.uniform(0.5, 2.0, (n, lanes))
+    k = np.tile(cn.rate_constants()[:, None], (1, lanes))
+    jv = _kernels.jacobian_lanes_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_coef, sym[11], sym[10],
+                                      np.empty((col_idx.size, lanes)))
+    jacs = [cn.jacobian(c[:, lane].copy()) for lane in range(lanes)]
+    for lane in range(lanes):
+        dense = np.zeros((n, n))
+        for i in range(n):
+            for p in range(row_ptr[i], row_ptr[i + 1]):
+                dense[perm[i], perm[col_idx[p]]] = jv[p, lane]
+        np.testing.assert_allclose(dense, jacs[lane], rtol=1e-14, atol=0.0)  # also: no entry outside the pattern
     assert col_idx.size < n * n / 3  # the ordering keeps the factors sparse
-    for inv_hg in (1e-4, 1.0, 1e4):
-        wv = -jv
-        wv[diag_pos] += inv_hg
-        inv_diag = np.empty(n)
-        assert js._sparse_factor(wv, sym, inv_diag)
-        b = rng.normal(size=n)
-        x = b.copy()
-        js._sparse_solve(wv, sym, inv_diag, x, np.empty(n))
-        np.testing.assert_allclose(x, np.linalg.solve(np.eye(n) * inv_hg - jac, b), rtol=1e-9,
-                                   atol=1e-12 * np.max(np.abs(x)))
+    inv_hg = np.array([1e-4, 1.0, 1e4, 3.0])  # a different step size in every lane
+    wv = -jv
+    wv[diag_pos] += inv_hg
+    inv_diag = np.empty((n, lanes))
+    ok = np.zeros(lanes, dtype=np.bool_)
+    js._sparse_factor_lanes(wv, sym, inv_diag, ok)
+    assert ok.all()
+    b = rng.normal(size=(n, lanes))
+    x = b.copy()
+    js._sparse_solve_lanes(wv, sym, inv_diag, x, np.empty((n, lanes)))
+    for lane in range(lanes):
+        want = np.linalg.solve(np.eye(n) * inv_hg[lane] - jacs[lane], b[:, lane])
+        np.testing.assert_allclose(x[:, lane], want, rtol=1e-9, atol=1e-12 * np.max(np.abs(want)))
 
 
 def autocatalytic_network() -> Network:
@@ -390,8 +395,11 @@ def test_unsafe_sparse_pivot_falls_back_to_pivoted_dense_lu() -> None:
     np.testing.assert_allclose(jac, [[1.0, 1.0], [1.0, -1.0]])
     gamma = float(js.TAB_GAMMA[0])
     h = 1.0 / gamma  # W = I/(h γ) - J has a zero where the sparse LU takes its first pivot
-    wv = np.array([0.0, -1.0, -1.0, 2.0])
-    assert not js._sparse_factor(wv, sym, np.empty(2))
+    wv = np.tile(np.array([[0.0], [-1.0], [-1.0], [2.0]]), (1, 4))
+    wv[0, 1:] = [1.0, 2e-8, 4.0]  # only lane 0 meets the zero pivot (lane 2 a small but safe one)
+    ok = np.zeros(4, dtype=np.bool_)
+    js._sparse_factor_lanes(wv, sym, np.empty((2, 4)), ok)
+    assert ok.tolist() == [False, True, True, True]
     for step in (h, h * (1 + 1e-6), 0.3 * h):  # fallback, sparse with a small pivot, ordinary sparse
         st, y_out, y_end, *_ = js.integrate(cn.x0, 0.0, step, np.array([step]), k, np.zeros(2), *cn.kernel_args(),
                                             1.0, np.ones(2), 10, step, np.inf, 0, True)
@@ -410,6 +418,24 @@ def test_threads_do_not_change_results() -> None:
     np.testing.assert_array_equal(one.stats, two.stats)
     np.testing.assert_allclose(one.y[:, :, 0], decay_with_doses(t[None, :], np.array([r["k"] for r in rows])[:, None],
                                                                  1.0, [(1.0, 1.0)]), rtol=1e-5)
+
+
+def test_a_rows_result_does_not_depend_on_the_rows_beside_it() -> None:
+    """Rows share lanes of the integrator but nothing else: a row run alone, in a batch, in reverse
+    order or on two threads gives the same bits and the same step counts."""
+    run, cn, ss = _shipped_batch_inputs()
+    t = np.arange(0.0, run.duration_h + 1.0, 24.0)
+    rng = np.random.default_rng(11)
+    p = cn.parameter_vector(dict(run.parameters))[None, :] * np.exp(rng.uniform(-0.7, 0.7, (6, len(cn.p0))))
+    batch = js.run_batch(cn, p, run.protocol, t, y0=ss, threads=1)
+    backwards = js.run_batch(cn, p[::-1], run.protocol, t, y0=ss, threads=2)
+    assert batch.status.tolist() == [0] * 6
+    assert len(set(batch.stats[:, 1].tolist())) > 1  # rows of different cost share the lanes
+    for i in range(6):
+        alone = js.run_batch(cn, p[i:i + 1], run.protocol, t, y0=ss, threads=1)
+        np.testing.assert_array_equal(alone.y[0], batch.y[i])
+        np.testing.assert_array_equal(alone.stats[0], batch.stats[i])
+        np.testing.assert_array_equal(backwards.y[5 - i], batch.y[i])
 
 
 # ---------------------------------------------------------------------------------------------

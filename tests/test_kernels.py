@@ -77,7 +77,9 @@ def test_one_compilation_serves_every_network() -> None:
 
     nets = [load_model("models/examples/binding.toml"), load_model("il6")]
     for net in nets:
-        compile_network(net).rhs(compile_network(net).x0)
+        cn = compile_network(net)
+        cn.rhs(cn.x0)
+        cn.jacobian(cn.x0)
     for kernel in (_kernels.rhs, _kernels.jacobian, _kernels.rate_constants):
         assert len(kernel.signatures) == 1, kernel
 
@@ -99,33 +101,46 @@ def test_kernel_tests_pass_without_jit() -> None:
 # to given positions, against the general kernels (themselves checked against the NumPy twin).
 @settings(max_examples=100, deadline=None)
 @given(net=random_networks(), seed=st.integers(0, 2**32 - 1))
-def test_expanded_rhs_and_scattered_jacobian_equal_general_kernels(net: Network, seed: int) -> None:
+def test_expanded_and_lane_kernels_equal_general_kernels(net: Network, seed: int) -> None:
+    """The expanded-order right-hand side, and the lane kernels (four rows at once, each with its own
+    state, input and rate constants), against the general one-row kernels."""
     from il6sim import _kernels
 
     cn = compile_network(net)
+    n, lanes = cn.n_species, _kernels.LANES
     rng = np.random.default_rng(seed)
-    c = rng.uniform(0.0, 5.0, cn.n_species)
-    u = rng.uniform(0.0, 1.0, cn.n_species)
-    k = cn.rate_constants()
+    c = rng.uniform(0.0, 5.0, (n, lanes))
+    u = rng.uniform(0.0, 1.0, (n, lanes))
+    k = cn.rate_constants()[:, None] * rng.uniform(0.5, 2.0, (1, lanes))
     e_ptr, e_sp, ok = _kernels.expand_orders(cn.r_ptr, cn.r_sp, cn.r_ord)
     integer_orders = bool(np.all((cn.r_ord >= 1) & (cn.r_ord <= 8) & (cn.r_ord == np.round(cn.r_ord))))
     assert ok == integer_orders
-    general = _kernels.rhs_into(c, k, u, *cn.kernel_args(), np.empty(cn.n_species))
-    if ok:
-        fast = _kernels.rhs_expanded_into(c, k, u, e_ptr, e_sp, cn.s_ptr, cn.s_sp, cn.s_coef, np.empty(cn.n_species))
-        np.testing.assert_allclose(fast, general, rtol=1e-13, atol=1e-13 * (np.max(np.abs(general)) + 1.0))
-    else:
+    if not ok:
         assert e_ptr.size == 0 and e_sp.size == 0
     # Dense row-major positions make the scattered Jacobian the dense one.
-    n = cn.n_species
     half_of = np.repeat(np.arange(len(cn.r_ptr) - 1), np.diff(cn.r_ptr))
     counts = [cn.s_ptr[h // 2 + 1] - cn.s_ptr[h // 2] for h in half_of]
     jac_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     jac_pos = np.concatenate([cn.s_sp[cn.s_ptr[h // 2]:cn.s_ptr[h // 2 + 1]] * n + cn.r_sp[a]
                               for a, h in enumerate(half_of)] or [np.zeros(0, np.int64)]).astype(np.int64)
-    vals = _kernels.jacobian_values_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_coef, jac_pos, jac_ptr,
-                                         np.empty(n * n))
-    np.testing.assert_allclose(vals.reshape(n, n), cn.jacobian(c), rtol=1e-13, atol=1e-300)
+    no_expansion = np.zeros(0, np.int64)
+    lane_rhs = _kernels.rhs_lanes_into(c, k, u, cn.r_ptr, cn.r_sp, cn.r_ord, e_ptr, e_sp, cn.s_ptr, cn.s_sp,
+                                       cn.s_coef, np.empty((n, lanes)))
+    lane_rhs_general = _kernels.rhs_lanes_into(c, k, u, cn.r_ptr, cn.r_sp, cn.r_ord, no_expansion, no_expansion,
+                                               cn.s_ptr, cn.s_sp, cn.s_coef, np.empty((n, lanes)))
+    lane_jac = _kernels.jacobian_lanes_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_coef, jac_pos, jac_ptr,
+                                            np.empty((n * n, lanes)))
+    for lane in range(lanes):
+        cl, ul, kl = c[:, lane].copy(), u[:, lane].copy(), k[:, lane].copy()
+        general = _kernels.rhs_into(cl, kl, ul, *cn.kernel_args(), np.empty(n))
+        tol = dict(rtol=1e-13, atol=1e-13 * (np.max(np.abs(general)) + 1.0))
+        if ok:
+            fast = _kernels.rhs_expanded_into(cl, kl, ul, e_ptr, e_sp, cn.s_ptr, cn.s_sp, cn.s_coef, np.empty(n))
+            np.testing.assert_allclose(fast, general, **tol)
+        np.testing.assert_allclose(lane_rhs[:, lane], general, **tol)
+        np.testing.assert_allclose(lane_rhs_general[:, lane], general, **tol)
+        np.testing.assert_allclose(lane_jac[:, lane].reshape(n, n), _kernels.jacobian(cl, kl, *cn.kernel_args()),
+                                   rtol=1e-13, atol=1e-300)
 
 
 def test_expand_orders_rejects_fractional_orders() -> None:
