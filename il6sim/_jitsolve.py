@@ -207,6 +207,16 @@ TAB_STAGES = np.array([8, 6], dtype=np.int64)
 TAB_GAMMA = np.array([_G5, _G4])
 TAB_ERR_EXP = np.array([1.0 / 5.0, 1.0 / 4.0])  # 1 / (embedded order + 1)
 TAB_ORDER = np.array([5, 4], dtype=np.int64)
+# Stiffly accurate tail: from stage TAB_TAIL on, a stage's argument is the previous stage's argument
+# plus the previous stage vector, and the solution is the last argument plus the last vector, so
+# the integrator forms them with one addition each (the same sums, in the same order).
+TAB_TAIL = np.array([6, 5], dtype=np.int64)
+for _m in range(len(TAB_TAIL)):
+    _s, _tail = int(TAB_STAGES[_m]), int(TAB_TAIL[_m])
+    for _i in range(_tail, _s + 1):
+        _row = TAB_A[_m, _i] if _i < _s else TAB_M[_m]
+        _prev = TAB_A[_m, _i - 1]
+        assert np.array_equal(_row[:_i - 1], _prev[:_i - 1]) and _row[_i - 1] == 1.0 and not _row[_i:].any()
 
 _SAFETY = 0.9
 _FAC_MIN = 0.2  # smallest step-size ratio h_new / h
@@ -231,14 +241,15 @@ def _symbolic(n: int, r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray, s_
     once per network: keeping it out of numba keeps the first-call compile short).
 
     Returns ``(perm, row_ptr, col_idx, diag_pos, elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst,
-    upd_src, jac_ptr, jac_pos, e_ptr, e_sp)``: row ``i`` of the permuted matrix is species ``perm[i]``;
+    upd_src, jac_ptr, jac_pos, e_ptr, e_sp, e_jac_ptr, e_jac_pos)``: row ``i`` of the permuted matrix is species ``perm[i]``;
     the factors live in one CSR value array (``row_ptr``, sorted ``col_idx``; unit L left of
     ``diag_pos``); elimination ``e`` of row ``i`` (``elim_row_ptr[i]:elim_row_ptr[i+1]``) divides
     entry ``elim_pos[e]`` by pivot ``elim_k[e]`` and subtracts the multiple from the entries
     ``upd_dst`` using ``upd_src`` (``upd_ptr[e]:upd_ptr[e+1]``); the Jacobian contribution of
     reactant entry ``a`` to stoichiometry entry ``s`` lands at ``jac_pos[jac_ptr[a] + s - s_ptr[j]]``;
     ``e_ptr``, ``e_sp`` are the expanded reactant lists of :func:`il6sim._kernels.expand_orders`
-    (empty when some order is not a small integer: then the general right-hand side is used).
+    (empty when some order is not a small integer: then the general kernels are used) and
+    ``e_jac_ptr``, ``e_jac_pos`` the Jacobian positions of their entries.
     """
     i64 = np.int64
     r_ptr, r_sp, s_ptr, s_sp = (np.asarray(x, dtype=i64) for x in (r_ptr, r_sp, s_ptr, s_sp))
@@ -303,9 +314,19 @@ def _symbolic(n: int, r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray, s_
         jac_pos[jac_ptr[a]:jac_ptr[a + 1]] = pos[iperm[sp], iperm[r_sp[a]]]
     assert np.all(jac_pos >= 0) and np.all(diag_pos >= 0)
     e_ptr, e_sp, _ = expand_orders(r_ptr, r_sp, np.asarray(r_ord, dtype=float))
+    # The same positions for the expanded reactant entries (a species of order m appears m times).
+    e_half_of = np.repeat(np.arange(n_half), np.diff(e_ptr)) if e_ptr.size else np.zeros(0, dtype=i64)
+    e_counts = np.array([s_ptr[hh // 2 + 1] - s_ptr[hh // 2] for hh in e_half_of], dtype=i64)
+    e_jac_ptr = np.concatenate(([0], np.cumsum(e_counts))).astype(i64)
+    e_jac_pos = np.empty(e_jac_ptr[-1], dtype=i64)
+    for a in range(e_sp.size):
+        j = e_half_of[a] // 2
+        sp = s_sp[s_ptr[j]:s_ptr[j + 1]]
+        e_jac_pos[e_jac_ptr[a]:e_jac_ptr[a + 1]] = pos[iperm[sp], iperm[e_sp[a]]]
+    assert np.all(e_jac_pos >= 0)
     return tuple(np.ascontiguousarray(x, dtype=i64) for x in (
         perm, row_ptr, col_idx, diag_pos, elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst, upd_src, jac_ptr,
-        jac_pos, e_ptr, e_sp))
+        jac_pos, e_ptr, e_sp, e_jac_ptr, e_jac_pos))
 
 
 @_jit
@@ -529,18 +550,20 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
     n_k = k_rows.shape[2]
     A = TAB_A[method]
     C = TAB_C[method]
-    M = TAB_M[method]
     H = TAB_H[method]
     s = TAB_STAGES[method]
     gamma = TAB_GAMMA[method]
     err_exp = TAB_ERR_EXP[method]
     order = TAB_ORDER[method]
+    tail = TAB_TAIL[method]
     nnz = sym[2].shape[0]
     diag_pos = sym[3]
     jac_ptr = sym[10]
     jac_pos = sym[11]
     e_ptr = sym[12]
     e_sp = sym[13]
+    e_jac_ptr = sym[14]
+    e_jac_pos = sym[15]
     L = LANES
     # Lane data (species x lanes), allocated once per call.
     y = np.zeros((n, L))
@@ -703,7 +726,8 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
             continue
 
         # 3. Jacobian and W = I/(hγ) - J of all lanes; sparse LU, dense with pivoting where unsafe.
-        jacobian_lanes_into(y, kl, r_ptr, r_sp, r_ord, s_ptr, s_coef, jac_pos, jac_ptr, jv)
+        jacobian_lanes_into(y, kl, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_coef, jac_pos, jac_ptr, e_jac_pos,
+                            e_jac_ptr, jv)
         for q in range(nnz):
             for l in range(L):
                 wv[q, l] = -jv[q, l]
@@ -733,6 +757,12 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
         ih0, ih1, ih2, ih3 = inv_h[0], inv_h[1], inv_h[2], inv_h[3]
         for i in range(s):
             for q in range(n):
+                if i >= tail:  # stiffly accurate tail: the previous argument plus the previous vector
+                    arg[q, 0] += K[i - 1, q, 0]
+                    arg[q, 1] += K[i - 1, q, 1]
+                    arg[q, 2] += K[i - 1, q, 2]
+                    arg[q, 3] += K[i - 1, q, 3]
+                    continue
                 a0, a1, a2, a3 = y[q, 0], y[q, 1], y[q, 2], y[q, 3]
                 for j in range(i):
                     aij = A[i, j]
@@ -773,9 +803,7 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
             finite = True
             acc_e = 0.0
             for q in range(n):
-                acc = y[q, l]
-                for j in range(s):
-                    acc += M[j] * K[j, q, l]
+                acc = arg[q, l] + K[s - 1, q, l]  # y + Σ m_j k_j (stiffly accurate)
                 ynew[q, l] = acc
                 if not math.isfinite(acc):
                     finite = False

@@ -265,49 +265,76 @@ def rhs_lanes_into(c, k, u, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp, s_coef
 
 
 @_jit
-def jacobian_lanes_into(c, k, r_ptr, r_sp, r_ord, s_ptr, s_coef, jac_pos, jac_ptr, out):
+def jacobian_lanes_into(c, k, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_coef, jac_pos, jac_ptr, e_jac_pos, e_jac_ptr,
+                        out):
     """The analytic Jacobian of ``LANES`` rows scattered into sparse values ``out`` (nnz, LANES).
 
     The contribution of reactant entry ``a`` (of half-reaction ``h``, reaction ``j = h // 2``) to
     stoichiometry entry ``s`` is added to ``out[jac_pos[jac_ptr[a] + s - s_ptr[j]]]``; entries no
-    reaction touches are zero. The jitted solver lays the positions out on the pattern of its
-    sparse LU factors; with ``jac_pos`` the dense row-major index this is :func:`jacobian_into`.
+    reaction touches are zero. With the expanded lists of :func:`expand_orders` (non-empty
+    ``e_ptr``) the entries are the expanded ones and ``e_jac_pos``/``e_jac_ptr`` their positions:
+    the derivative of ``k Π c`` by one entry is ``k`` times the other entries, with no powers (a
+    species of order m contributes m such terms). The jitted solver lays the positions out on the
+    pattern of its sparse LU factors; with dense row-major positions this is :func:`jacobian_into`.
     """
     for q in range(out.shape[0]):
         out[q, 0] = 0.0
         out[q, 1] = 0.0
         out[q, 2] = 0.0
         out[q, 3] = 0.0
+    expanded = e_ptr.shape[0] > 0
     for h in range(k.shape[0]):
         if k[h, 0] == 0.0 and k[h, 1] == 0.0 and k[h, 2] == 0.0 and k[h, 3] == 0.0:
             continue
         j = h // 2
         sign = 1.0 if h % 2 == 0 else -1.0
-        start = r_ptr[h]
-        stop = r_ptr[h + 1]
+        k0 = sign * k[h, 0]
+        k1 = sign * k[h, 1]
+        k2 = sign * k[h, 2]
+        k3 = sign * k[h, 3]
         s0 = s_ptr[j]
         s1 = s_ptr[j + 1]
+        start = e_ptr[h] if expanded else r_ptr[h]
+        stop = e_ptr[h + 1] if expanded else r_ptr[h + 1]
         for a in range(start, stop):
-            m = r_sp[a]
-            o = r_ord[a]
-            d0 = sign * k[h, 0] * power_derivative(c[m, 0], o)
-            d1 = sign * k[h, 1] * power_derivative(c[m, 1], o)
-            d2 = sign * k[h, 2] * power_derivative(c[m, 2], o)
-            d3 = sign * k[h, 3] * power_derivative(c[m, 3], o)
-            for b in range(start, stop):
-                if b != a:
-                    sb = r_sp[b]
-                    ob = r_ord[b]
-                    d0 *= power(c[sb, 0], ob)
-                    d1 *= power(c[sb, 1], ob)
-                    d2 *= power(c[sb, 2], ob)
-                    d3 *= power(c[sb, 3], ob)
-            base = jac_ptr[a] - s0
-            for s in range(s0, s1):
-                p = jac_pos[base + s]
-                cf = s_coef[s]
-                out[p, 0] += cf * d0
-                out[p, 1] += cf * d1
-                out[p, 2] += cf * d2
-                out[p, 3] += cf * d3
+            if expanded:
+                d0, d1, d2, d3 = k0, k1, k2, k3
+                for b in range(start, stop):
+                    if b != a:
+                        sb = e_sp[b]
+                        d0 *= c[sb, 0]
+                        d1 *= c[sb, 1]
+                        d2 *= c[sb, 2]
+                        d3 *= c[sb, 3]
+                base = e_jac_ptr[a] - s0
+                for s in range(s0, s1):
+                    p = e_jac_pos[base + s]
+                    cf = s_coef[s]
+                    out[p, 0] += cf * d0
+                    out[p, 1] += cf * d1
+                    out[p, 2] += cf * d2
+                    out[p, 3] += cf * d3
+            else:
+                m = r_sp[a]
+                o = r_ord[a]
+                d0 = k0 * power_derivative(c[m, 0], o)
+                d1 = k1 * power_derivative(c[m, 1], o)
+                d2 = k2 * power_derivative(c[m, 2], o)
+                d3 = k3 * power_derivative(c[m, 3], o)
+                for b in range(start, stop):
+                    if b != a:
+                        sb = r_sp[b]
+                        ob = r_ord[b]
+                        d0 *= power(c[sb, 0], ob)
+                        d1 *= power(c[sb, 1], ob)
+                        d2 *= power(c[sb, 2], ob)
+                        d3 *= power(c[sb, 3], ob)
+                base = jac_ptr[a] - s0
+                for s in range(s0, s1):
+                    p = jac_pos[base + s]
+                    cf = s_coef[s]
+                    out[p, 0] += cf * d0
+                    out[p, 1] += cf * d1
+                    out[p, 2] += cf * d2
+                    out[p, 3] += cf * d3
     return out

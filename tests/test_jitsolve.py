@@ -336,8 +336,8 @@ def test_sparse_lu_solves_the_iteration_matrix_of_the_shipped_model(drug: str) -
     lanes = _kernels.LANES
     c = np.asarray(il6sim.steady_state(net).values)[:, None] * rng.uniform(0.5, 2.0, (n, lanes))
     k = np.tile(cn.rate_constants()[:, None], (1, lanes))
-    jv = _kernels.jacobian_lanes_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_coef, sym[11], sym[10],
-                                      np.empty((col_idx.size, lanes)))
+    jv = _kernels.jacobian_lanes_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, sym[12], sym[13], cn.s_ptr, cn.s_coef,
+                                      sym[11], sym[10], sym[15], sym[14], np.empty((col_idx.size, lanes)))
     jacs = [cn.jacobian(c[:, lane].copy()) for lane in range(lanes)]
     for lane in range(lanes):
         dense = np.zeros((n, n))

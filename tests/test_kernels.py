@@ -128,8 +128,16 @@ def test_expanded_and_lane_kernels_equal_general_kernels(net: Network, seed: int
                                        cn.s_coef, np.empty((n, lanes)))
     lane_rhs_general = _kernels.rhs_lanes_into(c, k, u, cn.r_ptr, cn.r_sp, cn.r_ord, no_expansion, no_expansion,
                                                cn.s_ptr, cn.s_sp, cn.s_coef, np.empty((n, lanes)))
-    lane_jac = _kernels.jacobian_lanes_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, cn.s_ptr, cn.s_coef, jac_pos, jac_ptr,
-                                            np.empty((n * n, lanes)))
+    e_half_of = np.repeat(np.arange(len(cn.r_ptr) - 1), np.diff(e_ptr)) if ok else np.zeros(0, np.int64)
+    e_counts = [cn.s_ptr[h // 2 + 1] - cn.s_ptr[h // 2] for h in e_half_of]
+    e_jac_ptr = np.concatenate(([0], np.cumsum(e_counts))).astype(np.int64)
+    e_jac_pos = np.concatenate([cn.s_sp[cn.s_ptr[h // 2]:cn.s_ptr[h // 2 + 1]] * n + e_sp[a]
+                                for a, h in enumerate(e_half_of)] or [np.zeros(0, np.int64)]).astype(np.int64)
+    lane_jac = _kernels.jacobian_lanes_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, e_ptr, e_sp, cn.s_ptr, cn.s_coef,
+                                            jac_pos, jac_ptr, e_jac_pos, e_jac_ptr, np.empty((n * n, lanes)))
+    lane_jac_general = _kernels.jacobian_lanes_into(c, k, cn.r_ptr, cn.r_sp, cn.r_ord, no_expansion, no_expansion,
+                                                    cn.s_ptr, cn.s_coef, jac_pos, jac_ptr, no_expansion, no_expansion,
+                                                    np.empty((n * n, lanes)))
     for lane in range(lanes):
         cl, ul, kl = c[:, lane].copy(), u[:, lane].copy(), k[:, lane].copy()
         general = _kernels.rhs_into(cl, kl, ul, *cn.kernel_args(), np.empty(n))
@@ -139,8 +147,9 @@ def test_expanded_and_lane_kernels_equal_general_kernels(net: Network, seed: int
             np.testing.assert_allclose(fast, general, **tol)
         np.testing.assert_allclose(lane_rhs[:, lane], general, **tol)
         np.testing.assert_allclose(lane_rhs_general[:, lane], general, **tol)
-        np.testing.assert_allclose(lane_jac[:, lane].reshape(n, n), _kernels.jacobian(cl, kl, *cn.kernel_args()),
-                                   rtol=1e-13, atol=1e-300)
+        jac = _kernels.jacobian(cl, kl, *cn.kernel_args())
+        for got in (lane_jac, lane_jac_general):
+            np.testing.assert_allclose(got[:, lane].reshape(n, n), jac, rtol=1e-13, atol=1e-300)
 
 
 def test_expand_orders_rejects_fractional_orders() -> None:
