@@ -521,6 +521,84 @@ def _initial_step(lane, y, kl, ul, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp,
     return min(100.0 * h0, h1, hmax, span)
 
 
+@_jit
+def _stage_argument(i, tail, A, y, K, arg):
+    """``arg = y + Σ_{j<i} a_ij k_j`` for all lanes (in the stiffly accurate tail: the previous
+    argument plus the previous stage vector, the same sum)."""
+    for q in range(y.shape[0]):
+        if i >= tail:
+            arg[q, 0] += K[i - 1, q, 0]
+            arg[q, 1] += K[i - 1, q, 1]
+            arg[q, 2] += K[i - 1, q, 2]
+            arg[q, 3] += K[i - 1, q, 3]
+            continue
+        a0, a1, a2, a3 = y[q, 0], y[q, 1], y[q, 2], y[q, 3]
+        for j in range(i):
+            aij = A[i, j]
+            a0 += aij * K[j, q, 0]
+            a1 += aij * K[j, q, 1]
+            a2 += aij * K[j, q, 2]
+            a3 += aij * K[j, q, 3]
+        arg[q, 0], arg[q, 1], arg[q, 2], arg[q, 3] = a0, a1, a2, a3
+
+
+@_jit
+def _stage_vector(i, C, inv_h, f, K):
+    """Right-hand side of stage ``i`` for all lanes: ``K[i] = f + Σ_{j<i} (c_ij / h) k_j``."""
+    ih0, ih1, ih2, ih3 = inv_h[0], inv_h[1], inv_h[2], inv_h[3]
+    for q in range(f.shape[0]):
+        a0, a1, a2, a3 = f[q, 0], f[q, 1], f[q, 2], f[q, 3]
+        for j in range(i):
+            cij = C[i, j]
+            a0 += (cij * ih0) * K[j, q, 0]
+            a1 += (cij * ih1) * K[j, q, 1]
+            a2 += (cij * ih2) * K[j, q, 2]
+            a3 += (cij * ih3) * K[j, q, 3]
+        K[i, q, 0], K[i, q, 1], K[i, q, 2], K[i, q, 3] = a0, a1, a2, a3
+
+
+@_jit
+def _solution_and_error(lane, arg, k_last, y, ynew, rtol, atol):
+    """One lane's new solution (last argument plus last stage vector: stiffly accurate) into ``ynew``
+    and its scaled RMS error ``‖k_s / (atol + rtol·max(|y|, |y_new|))‖`` (inf if not finite)."""
+    n = y.shape[0]
+    finite = True
+    acc_e = 0.0
+    for q in range(n):
+        acc = arg[q, lane] + k_last[q, lane]
+        ynew[q, lane] = acc
+        if not math.isfinite(acc):
+            finite = False
+        e = k_last[q, lane] / (atol[q] + rtol * max(abs(y[q, lane]), abs(acc)))
+        acc_e += e * e
+    return math.sqrt(acc_e / max(n, 1)) if finite else math.inf
+
+
+@_jit
+def _dense_output(lane, io, i_hi, t_out, t, h, t_new, s, H, K, y, ynew, dense, y_out):
+    """Write one lane's outputs ``t_out[io:]`` inside ``(t, t_new]`` from the step's dense output;
+    return the next output index."""
+    n = y.shape[0]
+    for d in range(3):
+        for q in range(n):
+            acc = 0.0
+            for j in range(s):
+                acc += H[d, j] * K[j, q, lane]
+            dense[d, q] = acc
+    while io < i_hi and t_out[io] <= t_new:
+        if t_out[io] == t_new:
+            for q in range(n):
+                y_out[io, q] = ynew[q, lane]
+        else:
+            th = (t_out[io] - t) / h
+            th1 = 1.0 - th
+            for q in range(n):
+                y_out[io, q] = th1 * y[q, lane] + th * (
+                    ynew[q, lane] + th1 * (dense[0, q] + th * (dense[1, q] + th * dense[2, q])))
+        io += 1
+    return io
+
+
 # Lane states of the integrator.
 _IDLE, _NEXT, _RUNNING = 0, 1, 2
 
@@ -754,34 +832,11 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
                         rejected[l] = True
 
         # 4. Stages (all lanes at once).
-        ih0, ih1, ih2, ih3 = inv_h[0], inv_h[1], inv_h[2], inv_h[3]
         for i in range(s):
-            for q in range(n):
-                if i >= tail:  # stiffly accurate tail: the previous argument plus the previous vector
-                    arg[q, 0] += K[i - 1, q, 0]
-                    arg[q, 1] += K[i - 1, q, 1]
-                    arg[q, 2] += K[i - 1, q, 2]
-                    arg[q, 3] += K[i - 1, q, 3]
-                    continue
-                a0, a1, a2, a3 = y[q, 0], y[q, 1], y[q, 2], y[q, 3]
-                for j in range(i):
-                    aij = A[i, j]
-                    a0 += aij * K[j, q, 0]
-                    a1 += aij * K[j, q, 1]
-                    a2 += aij * K[j, q, 2]
-                    a3 += aij * K[j, q, 3]
-                arg[q, 0], arg[q, 1], arg[q, 2], arg[q, 3] = a0, a1, a2, a3
+            _stage_argument(i, tail, A, y, K, arg)
             rhs_lanes_into(arg, kl, ul, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_sp, s_coef, fbuf)
             Ki = K[i]
-            for q in range(n):
-                a0, a1, a2, a3 = fbuf[q, 0], fbuf[q, 1], fbuf[q, 2], fbuf[q, 3]
-                for j in range(i):
-                    cij = C[i, j]
-                    a0 += (cij * ih0) * K[j, q, 0]
-                    a1 += (cij * ih1) * K[j, q, 1]
-                    a2 += (cij * ih2) * K[j, q, 2]
-                    a3 += (cij * ih3) * K[j, q, 3]
-                Ki[q, 0], Ki[q, 1], Ki[q, 2], Ki[q, 3] = a0, a1, a2, a3
+            _stage_vector(i, C, inv_h, fbuf, K)
             if any_dense:
                 for l in range(L):
                     if use_dense[l]:
@@ -800,16 +855,7 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
             if not stepping[l]:
                 continue
             row = lane_row[l]
-            finite = True
-            acc_e = 0.0
-            for q in range(n):
-                acc = arg[q, l] + K[s - 1, q, l]  # y + Σ m_j k_j (stiffly accurate)
-                ynew[q, l] = acc
-                if not math.isfinite(acc):
-                    finite = False
-                e = K[s - 1, q, l] / (atol[q] + rtol * max(abs(y[q, l]), abs(acc)))
-                acc_e += e * e
-            err = math.sqrt(acc_e / max(n, 1)) if finite else math.inf
+            err = _solution_and_error(l, arg, K[s - 1], y, ynew, rtol, atol)
             if not math.isfinite(err):
                 n_bad[l] += 1
                 if n_bad[l] > _MAX_NONFINITE_RETRIES or fixed_step:
@@ -826,24 +872,8 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
                 io = i_out[l]
                 i_hi = hi[lane_seg[l]]
                 if io < i_hi and t_out[io] <= t_new:
-                    for d in range(3):
-                        for q in range(n):
-                            acc = 0.0
-                            for j in range(s):
-                                acc += H[d, j] * K[j, q, l]
-                            dense[d, q] = acc
-                    while io < i_hi and t_out[io] <= t_new:
-                        if t_out[io] == t_new:
-                            for q in range(n):
-                                y_out_all[row, io, q] = ynew[q, l]
-                        else:
-                            th = (t_out[io] - t[l]) / hl
-                            th1 = 1.0 - th
-                            for q in range(n):
-                                y_out_all[row, io, q] = th1 * y[q, l] + th * (
-                                    ynew[q, l] + th1 * (dense[0, q] + th * (dense[1, q] + th * dense[2, q])))
-                        io += 1
-                    i_out[l] = io
+                    i_out[l] = _dense_output(l, io, i_hi, t_out, t[l], hl, t_new, s, H, K, y, ynew, dense,
+                                             y_out_all[row])
                 for q in range(n):
                     y[q, l] = ynew[q, l]
                 t[l] = t_new
