@@ -82,7 +82,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.core.extending import intrinsic
 
 from ._kernels import LANES, expand_orders, jacobian_lanes_into, rhs_lanes_into
 
@@ -599,15 +601,28 @@ def _dense_output(lane, io, i_hi, t_out, t, h, t_new, s, H, K, y, ynew, dense, y
     return io
 
 
+@intrinsic
+def _claim(typingctx, counter):  # type: ignore[no-untyped-def]
+    """Atomically ``counter[0] += 1`` and return the old value (threads claim rows one at a time)."""
+    sig = types.int64(counter)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], ary, [context.get_constant(types.intp, 0)])
+        return builder.atomic_rmw("add", ptr, context.get_constant(types.int64, 1), "monotonic")
+
+    return sig, codegen
+
+
 # Lane states of the integrator.
 _IDLE, _NEXT, _RUNNING = 0, 1, 2
 
 
 @_jit
-def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg, y0_rows, t_out, r_ptr, r_sp,
+def _integrate_rows_into(next_row, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg, y0_rows, t_out, r_ptr, r_sp,
                          r_ord, s_ptr, s_sp, s_coef, sym, rtol, atol, max_steps_rows, h0_in, hmax_in, method,
                          fixed_step, status_out, y_out_all, stats):
-    """Integrate rows ``row_lo:row_hi`` through a piecewise-constant protocol (the one compiled entry point).
+    """Integrate rows ``next_row[0]:row_hi`` through a piecewise-constant protocol (the one compiled entry point).
 
     Segment ``g`` runs from ``seg_t[g]`` to ``seg_t[g+1]`` with rate constants ``k_rows[row, g]`` and
     input ``u_seg[g]`` after adding ``jump_seg[g]`` to the state, and reports the output rows
@@ -619,9 +634,10 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
     ``LANES`` rows run side by side, each with its own time, step size, segment and step
     acceptance: every attempted step evaluates the Jacobian, factors W, runs the stages and the
     error estimate of all lanes at once (the arithmetic of each lane is exactly that of the row
-    alone), then each lane accepts or rejects on its own. A lane whose row ends takes the next
-    row, so rows of different cost do not wait for each other. Releases the GIL: Python threads
-    run disjoint row ranges in parallel.
+    alone), then each lane accepts or rejects on its own. A lane whose row ends claims the next
+    row by an atomic increment of ``next_row[0]`` (int64), so rows of different cost do not wait
+    for each other, and threads that share the counter share the rows without blocks. Releases
+    the GIL: Python threads run it in parallel.
     """
     n = y0_rows.shape[1]
     n_seg = seg_t.shape[0] - 1
@@ -649,7 +665,7 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
     arg = np.zeros((n, L))
     fbuf = np.zeros((n, L))
     xwork = np.zeros((n, L))
-    inv_diag = np.ones((n, L))
+    inv_diag = np.zeros((n, L))
     K = np.zeros((_MAX_STAGES, n, L))
     jv = np.zeros((nnz, L))
     wv = np.zeros((nnz, L))
@@ -659,10 +675,10 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
     piv = np.zeros((L, n), dtype=np.int64)
     bdense = np.zeros((L, n))
     dense = np.zeros((3, n))
-    sparse_ok = np.ones(L, dtype=np.bool_)
+    sparse_ok = np.zeros(L, dtype=np.bool_)
     # Lane state.
     state = np.zeros(L, dtype=np.int64)
-    lane_row = np.full(L, -1, dtype=np.int64)
+    lane_row = np.zeros(L, dtype=np.int64)
     lane_seg = np.zeros(L, dtype=np.int64)
     lane_status = np.zeros(L, dtype=np.int64)
     i_out = np.zeros(L, dtype=np.int64)
@@ -670,29 +686,39 @@ def _integrate_rows_into(row_lo, row_hi, seg_t, lo, hi, k_rows, u_seg, jump_seg,
     n_bad = np.zeros(L, dtype=np.int64)
     t = np.zeros(L)
     t_end = np.zeros(L)
-    h = np.ones(L)
-    hmax = np.ones(L)
+    h = np.zeros(L)
+    hmax = np.zeros(L)
     h_acc = np.zeros(L)
-    err_acc = np.ones(L)
-    inv_hg = np.ones(L)
-    inv_h = np.ones(L)
-    first = np.ones(L, dtype=np.bool_)
+    err_acc = np.zeros(L)
+    inv_hg = np.zeros(L)
+    inv_h = np.zeros(L)
+    first = np.zeros(L, dtype=np.bool_)
     rejected = np.zeros(L, dtype=np.bool_)
     last = np.zeros(L, dtype=np.bool_)
     stepping = np.zeros(L, dtype=np.bool_)
     use_dense = np.zeros(L, dtype=np.bool_)
+    # Only np.zeros above (each distinct allocation call is one more function for numba to compile).
+    inv_diag[:] = 1.0
+    lane_row[:] = -1
+    h[:] = 1.0
+    hmax[:] = 1.0
+    err_acc[:] = 1.0
+    inv_hg[:] = 1.0
+    inv_h[:] = 1.0
     eps = 2.220446049250313e-16
-    next_row = row_lo
+    done_claiming = False
     while True:
         # 1. Lanes without a running segment: close finished rows, take new rows, enter segments.
         running = 0
         for l in range(L):
             while state[l] != _RUNNING:
                 if state[l] == _IDLE:
-                    if next_row >= row_hi:
+                    if done_claiming:
                         break
-                    row = next_row
-                    next_row += 1
+                    row = _claim(next_row)
+                    if row >= row_hi:
+                        done_claiming = True
+                        break
                     lane_row[l] = row
                     lane_seg[l] = -1
                     lane_status[l] = SUCCESS
@@ -946,7 +972,7 @@ def _run_rows(seg_t: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray, jump_seg
               t_out: np.ndarray, arrays: Sequence[np.ndarray], rtol: float, atol_vec: np.ndarray,
               max_steps_rows: np.ndarray, h0: float, hmax: float, method: int, fixed_step: bool,
               threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run every row; rows are handed to ``threads`` threads in blocks of a few lanes' worth (dynamic balance)."""
+    """Run every row on ``threads`` threads, which claim rows one at a time from a shared counter."""
     n_rows, n = y0_rows.shape
     r_ptr, r_sp, r_ord, s_ptr, s_sp = arrays[:5]
     sym = symbolic(r_ptr, r_sp, r_ord, s_ptr, s_sp, n)
@@ -963,18 +989,15 @@ def _run_rows(seg_t: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray, jump_seg
             *arrays, sym, float(rtol), np.ascontiguousarray(atol_vec, dtype=float),
             np.ascontiguousarray(max_steps_rows, dtype=np.int64), float(h0), float(hmax), int(method),
             bool(fixed_step), status, y_out, stats)
-    n_threads = max(1, min(int(threads or _default_threads()), n_rows))
+    n_threads = max(1, min(int(threads or _default_threads()), -(-n_rows // LANES)))
+    next_row = np.zeros(1, dtype=np.int64)  # rows are claimed from this counter, one at a time
     if n_threads == 1:
-        _integrate_rows_into(0, n_rows, *args)
+        _integrate_rows_into(next_row, n_rows, *args)
     else:
         from concurrent.futures import ThreadPoolExecutor
 
-        # Blocks of several lanes' worth of rows: a lane that finishes a row takes the next one of its
-        # block, and four blocks per thread keep the threads balanced.
-        block = max(LANES, -(-n_rows // (4 * n_threads)))
-        starts = range(0, n_rows, block)
         with ThreadPoolExecutor(n_threads) as pool:
-            list(pool.map(lambda a: _integrate_rows_into(a, min(n_rows, a + block), *args), starts))
+            list(pool.map(lambda _: _integrate_rows_into(next_row, n_rows, *args), range(n_threads)))
     return status, y_out, stats
 
 
@@ -1220,8 +1243,8 @@ def run_batch(cn: Any, parameters: Sequence[Mapping[str, float]] | np.ndarray, p
     A failing row gets a status and message and NaN from its failure on; the other rows are not
     affected. ``max_steps`` is the per-segment step budget, a scalar or one per row. ``threads``
     defaults to numba's thread count (``numba.set_num_threads`` applies); the jitted kernel
-    releases the GIL, and rows are handed out in blocks so cheap and costly rows balance; within a
-    block, four rows run side by side in lanes (a row's result does not depend on its neighbours).
+    releases the GIL, and each thread's four lanes claim rows one at a time from a shared counter, so
+    cheap and costly rows balance (a row's result does not depend on the rows beside it).
 
     >>> import il6sim, numpy as np
     >>> cn = il6sim.compile_network(il6sim.network._tiny())
