@@ -20,7 +20,9 @@ Accuracy: each runner's largest error on the species (relative to each species' 
 species that stay near zero compared absolutely at 1e-12 nM) against scipy Radau at rtol 1e-10,
 atol 1e-16 on the first ``--ref-rows`` rows. Start-up (``--starts``): new processes that import,
 load and return a first result, with an empty numba cache (cold) and with the cache from the cold
-run (warm), plus each new process's peak resident memory after a sweep of 200 rows.
+run (warm), plus each new process's peak resident memory after a sweep of 200 rows. The last
+line of the speed table is the machine's own ceiling for two threads (a compute-bound numba loop
+with no shared data), against which the jit's 2-thread throughput can be read.
 
     python benchmarks/bench_peers.py --rows 1000 --repeat 3 --starts
 
@@ -273,6 +275,37 @@ def bench_drug(drug_name: str, args: argparse.Namespace, t_out: np.ndarray) -> t
 
 
 # ---------------------------------------------------------------------------------------------
+# What two threads can give on this machine at best: a compute-bound numba loop with no shared data.
+def two_thread_ceiling(repeat: int) -> float:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from numba import njit
+
+    @njit(nogil=True)
+    def spin(n: int, x: np.ndarray) -> float:
+        acc = 0.0
+        for i in range(n):
+            acc = acc * 0.999999 + x[i % 64] * 1.000001
+            x[(i * 7) % 64] += 1e-12
+        return acc
+
+    xs = [np.random.default_rng(i).random(64) for i in range(2)]
+    spin(10, xs[0])
+    n = 50_000_000
+    ratios = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for x in xs:
+            spin(n, x)
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda x: spin(n, x), xs))
+        ratios.append(serial / (time.perf_counter() - t0))
+    return statistics.median(ratios)
+
+
+# ---------------------------------------------------------------------------------------------
 # Start-up and memory, each in a new process.
 START_CODE = {
     "il6sim jit": """
@@ -393,6 +426,9 @@ def main() -> None:
                   f"{value / med['numbalsoda LSODA, 1 thread']:.3f} | {errors[runner]:.1e} | {failed[runner]} |")
         speed2 = med["il6sim jit, 1 thread"] / med["il6sim jit, 2 threads"]
         print(f"| il6 + {drug_name} | il6sim jit: 2-thread throughput / 1-thread | {speed2:.2f}x | | | | |")
+    if results:
+        print(f"| (machine) | compute-bound numba loop: 2-thread throughput / 1-thread | "
+              f"{two_thread_ceiling(args.repeat):.2f}x | | | | |")
     if args.starts or args.only_starts:
         print("\n| runner | start | new process to first result (median) | peak RSS after 200 rows |")
         print("|---|---|---|---|")
