@@ -21,6 +21,7 @@ estimators alone, on ``2 a + b`` with uniform ``a``, ``b`` (exact S1 = ST = 0.8,
 
 __version__ = "0.1.0"
 
+from ._jitsolve import BatchResult, run_batch
 from .compiled import CompiledNetwork, compile_network
 from .errors import (
     Il6simError,
@@ -42,6 +43,7 @@ from .sweeps import SweepResult, SweepSpec, load_sweep, load_sweep_spec, sweep
 
 __all__ = [
     "AddConcentration",
+    "BatchResult",
     "CompiledNetwork",
     "Compartment",
     "Il6simError",
@@ -73,6 +75,7 @@ __all__ = [
     "load_sweep",
     "load_sweep_spec",
     "read_sbml",
+    "run_batch",
     "simulate",
     "sobol_sensitivity",
     "steady_state",
