@@ -46,17 +46,20 @@ integer orders (no powers or branches per reactant; ~3x faster than the general 
 kept for fractional orders).
 
 Lanes: the integrator advances ``LANES`` (4) rows side by side. Each lane has its own time, step
-size, protocol segment and accept/reject decision, and a lane whose row ends takes the next row;
+size, protocol segment and accept/reject decision, and a lane whose row ends claims the next row;
 only the arithmetic is shared: the Jacobian, the factorisation, the stages and the solves run over
 arrays with a trailing lane axis, spelled out as four scalar chains per index load. A lane's
 arithmetic is exactly that of its row alone, so results do not depend on which rows share a call,
-on the thread count or on the chunking of a sweep. This runs a row of the shipped model in ~0.4x
-the time of the one-row integrator it replaced (same steps, same results).
+on the thread count or on the chunking of a sweep. In a batch this runs a row of the shipped model
+in ~0.4x the time of the one-row integrator it replaced (same steps, same results).
 
 Compilation: one jitted entry point, :func:`_integrate_rows_into`, holds the row loop, the segment
 loop and the integrator (numba compiles, and LLVM optimises, each nesting level of calls again), and
-releases the GIL; batches run it on row blocks in Python threads, so there is no ``parallel=True``
-variant to compile. :func:`integrate` and :func:`integrate_batch` are thin Python wrappers.
+releases the GIL; a batch runs it once per Python thread and the threads' lanes claim rows one at
+a time from a shared atomic counter, so there is no ``parallel=True`` variant to compile.
+:func:`integrate` and :func:`integrate_batch` are thin Python wrappers. A single row uses one lane
+of four, so one simulation costs ~1.4x what it did with the one-row integrator; batches are where
+the lanes pay (:func:`run_batch`).
 
 Status codes returned by the jitted functions (``STATUS_MESSAGES`` gives the wording):
 
