@@ -306,14 +306,8 @@ def jacobian_lanes_into(c, k, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_coef, ja
                         d1 *= c[sb, 1]
                         d2 *= c[sb, 2]
                         d3 *= c[sb, 3]
+                pos = e_jac_pos
                 base = e_jac_ptr[a] - s0
-                for s in range(s0, s1):
-                    p = e_jac_pos[base + s]
-                    cf = s_coef[s]
-                    out[p, 0] += cf * d0
-                    out[p, 1] += cf * d1
-                    out[p, 2] += cf * d2
-                    out[p, 3] += cf * d3
             else:
                 m = r_sp[a]
                 o = r_ord[a]
@@ -329,12 +323,13 @@ def jacobian_lanes_into(c, k, r_ptr, r_sp, r_ord, e_ptr, e_sp, s_ptr, s_coef, ja
                         d1 *= power(c[sb, 1], ob)
                         d2 *= power(c[sb, 2], ob)
                         d3 *= power(c[sb, 3], ob)
+                pos = jac_pos
                 base = jac_ptr[a] - s0
-                for s in range(s0, s1):
-                    p = jac_pos[base + s]
-                    cf = s_coef[s]
-                    out[p, 0] += cf * d0
-                    out[p, 1] += cf * d1
-                    out[p, 2] += cf * d2
-                    out[p, 3] += cf * d3
+            for s in range(s0, s1):
+                p = pos[base + s]
+                cf = s_coef[s]
+                out[p, 0] += cf * d0
+                out[p, 1] += cf * d1
+                out[p, 2] += cf * d2
+                out[p, 3] += cf * d3
     return out
