@@ -89,7 +89,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.core.extending import intrinsic
 
-from ._kernels import LANES, expand_orders, jacobian_lanes_into, rhs_lanes_into
+from ._kernels import LANES, _u, expand_orders, jacobian_lanes_into, rhs_lanes_into
 
 __all__ = [
     "METHODS",
@@ -347,14 +347,14 @@ def _sparse_factor_lanes(a, sym, inv_diag, ok):
     ok0 = ok1 = ok2 = ok3 = True
     for i in range(diag_pos.shape[0]):
         b0 = b1 = b2 = b3 = 0.0
-        for p in range(row_ptr[i], row_ptr[i + 1]):
+        for p in range(_u(row_ptr[i]), _u(row_ptr[i + 1])):
             b0 = max(b0, abs(a[p, 0]))
             b1 = max(b1, abs(a[p, 1]))
             b2 = max(b2, abs(a[p, 2]))
             b3 = max(b3, abs(a[p, 3]))
-        for e in range(elim_row_ptr[i], elim_row_ptr[i + 1]):
-            pe = elim_pos[e]
-            kk = elim_k[e]
+        for e in range(_u(elim_row_ptr[i]), _u(elim_row_ptr[i + 1])):
+            pe = _u(elim_pos[e])
+            kk = _u(elim_k[e])
             m0 = a[pe, 0] * inv_diag[kk, 0]
             m1 = a[pe, 1] * inv_diag[kk, 1]
             m2 = a[pe, 2] * inv_diag[kk, 2]
@@ -367,14 +367,14 @@ def _sparse_factor_lanes(a, sym, inv_diag, ok):
             ok1 = ok1 and abs(m1) <= _MAX_MULTIPLIER
             ok2 = ok2 and abs(m2) <= _MAX_MULTIPLIER
             ok3 = ok3 and abs(m3) <= _MAX_MULTIPLIER
-            for q in range(upd_ptr[e], upd_ptr[e + 1]):
-                dst = upd_dst[q]
-                src = upd_src[q]
+            for q in range(_u(upd_ptr[e]), _u(upd_ptr[e + 1])):
+                dst = _u(upd_dst[q])
+                src = _u(upd_src[q])
                 a[dst, 0] -= m0 * a[src, 0]
                 a[dst, 1] -= m1 * a[src, 1]
                 a[dst, 2] -= m2 * a[src, 2]
                 a[dst, 3] -= m3 * a[src, 3]
-        dp = diag_pos[i]
+        dp = _u(diag_pos[i])
         d0, d1, d2, d3 = a[dp, 0], a[dp, 1], a[dp, 2], a[dp, 3]
         ok0 = ok0 and abs(d0) > _PIVOT_RATIO * b0 and math.isfinite(d0)
         ok1 = ok1 and abs(d1) > _PIVOT_RATIO * b1 and math.isfinite(d1)
@@ -395,10 +395,10 @@ def _sparse_solve_lanes(a, sym, inv_diag, b, x):
     perm, row_ptr, col_idx, diag_pos = sym[0], sym[1], sym[2], sym[3]
     n = perm.shape[0]
     for i in range(n):
-        pi = perm[i]
+        pi = _u(perm[i])
         c0, c1, c2, c3 = b[pi, 0], b[pi, 1], b[pi, 2], b[pi, 3]
-        for p in range(row_ptr[i], diag_pos[i]):
-            cc = col_idx[p]
+        for p in range(_u(row_ptr[i]), _u(diag_pos[i])):
+            cc = _u(col_idx[p])
             c0 -= a[p, 0] * x[cc, 0]
             c1 -= a[p, 1] * x[cc, 1]
             c2 -= a[p, 2] * x[cc, 2]
@@ -406,8 +406,8 @@ def _sparse_solve_lanes(a, sym, inv_diag, b, x):
         x[i, 0], x[i, 1], x[i, 2], x[i, 3] = c0, c1, c2, c3
     for i in range(n - 1, -1, -1):
         c0, c1, c2, c3 = x[i, 0], x[i, 1], x[i, 2], x[i, 3]
-        for p in range(diag_pos[i] + 1, row_ptr[i + 1]):
-            cc = col_idx[p]
+        for p in range(_u(diag_pos[i] + 1), _u(row_ptr[i + 1])):
+            cc = _u(col_idx[p])
             c0 -= a[p, 0] * x[cc, 0]
             c1 -= a[p, 1] * x[cc, 1]
             c2 -= a[p, 2] * x[cc, 2]
@@ -417,7 +417,7 @@ def _sparse_solve_lanes(a, sym, inv_diag, b, x):
         x[i, 2] = c2 * inv_diag[i, 2]
         x[i, 3] = c3 * inv_diag[i, 3]
     for i in range(n):
-        pi = perm[i]
+        pi = _u(perm[i])
         b[pi, 0], b[pi, 1], b[pi, 2], b[pi, 3] = x[i, 0], x[i, 1], x[i, 2], x[i, 3]
 
 

@@ -346,7 +346,7 @@ def test_sparse_lu_solves_the_iteration_matrix_of_the_shipped_model(drug: str) -
                 dense[perm[i], perm[col_idx[p]]] = jv[p, lane]
         np.testing.assert_allclose(dense, jacs[lane], rtol=1e-14, atol=0.0)  # also: no entry outside the pattern
     assert col_idx.size < n * n / 3  # the ordering keeps the factors sparse
-    inv_hg = np.array([1e-4, 1.0, 1e4, 3.0])  # a different step size in every lane
+    inv_hg = np.geomspace(1e-4, 1e4, lanes)  # a different step size in every lane
     wv = -jv
     wv[diag_pos] += inv_hg
     inv_diag = np.empty((n, lanes))
@@ -395,11 +395,12 @@ def test_unsafe_sparse_pivot_falls_back_to_pivoted_dense_lu() -> None:
     np.testing.assert_allclose(jac, [[1.0, 1.0], [1.0, -1.0]])
     gamma = float(js.TAB_GAMMA[0])
     h = 1.0 / gamma  # W = I/(h γ) - J has a zero where the sparse LU takes its first pivot
-    wv = np.tile(np.array([[0.0], [-1.0], [-1.0], [2.0]]), (1, 4))
-    wv[0, 1:] = [1.0, 2e-8, 4.0]  # only lane 0 meets the zero pivot (lane 2 a small but safe one)
-    ok = np.zeros(4, dtype=np.bool_)
-    js._sparse_factor_lanes(wv, sym, np.empty((2, 4)), ok)
-    assert ok.tolist() == [False, True, True, True]
+    lanes = js.LANES
+    wv = np.tile(np.array([[0.0], [-1.0], [-1.0], [2.0]]), (1, lanes))
+    wv[0, 1:] = np.resize([1.0, 2e-8, 4.0], lanes - 1)  # only lane 0 meets the zero pivot (2e-8: small but safe)
+    ok = np.zeros(lanes, dtype=np.bool_)
+    js._sparse_factor_lanes(wv, sym, np.empty((2, lanes)), ok)
+    assert ok.tolist() == [False] + [True] * (lanes - 1)
     for step in (h, h * (1 + 1e-6), 0.3 * h):  # fallback, sparse with a small pivot, ordinary sparse
         st, y_out, y_end, *_ = js.integrate(cn.x0, 0.0, step, np.array([step]), k, np.zeros(2), *cn.kernel_args(),
                                             1.0, np.ones(2), 10, step, np.inf, 0, True)
