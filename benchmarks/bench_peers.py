@@ -20,7 +20,8 @@ Accuracy: each runner's largest error on the species (relative to each species' 
 species that stay near zero compared absolutely at 1e-12 nM) against scipy Radau at rtol 1e-10,
 atol 1e-16 on the first ``--ref-rows`` rows. Start-up (``--starts``): new processes that import,
 load and return a first result, with an empty numba cache (cold) and with the cache from the cold
-run (warm), plus each new process's peak resident memory after a sweep of 200 rows. The last
+run (warm), plus each new process's peak resident memory after a sweep of 200 rows; the same for
+numba alone (a trivial cached function: the floor of any numba-cached tool here). The last
 line of the speed table is the machine's own ceiling for two threads (a compute-bound numba loop
 with no shared data), against which the jit's 2-thread throughput can be read.
 
@@ -321,6 +322,20 @@ p = np.tile(cn.p0, (200, 1)) * np.linspace(0.8, 1.25, 200)[:, None]
 js.run_batch(cn, p, il6sim.Protocol(), np.arange(0.0, 673.0))
 print(first, peak_mib())
 """,
+    # The floor of any numba-cached tool on this machine: import numpy and numba, call one trivial
+    # cached function (warm: numba initialises its compiler context to load it from the cache).
+    "numba alone (trivial cached @njit)": """
+import time; t0 = time.perf_counter()
+__PEAK__
+import numpy as np
+from numba import njit
+@njit(cache=True)
+def one(x):
+    return x + 1.0
+one(1.0)
+first = time.perf_counter() - t0
+print(first, peak_mib())
+""",
     "libRoadRunner": """
 import time; t0 = time.perf_counter()
 __PEAK__
@@ -378,7 +393,11 @@ def starts(repeat: int) -> list[tuple[str, str, float, float]]:
         il6sim.to_sbml(il6sim.load_model("il6"), sbml)
         for name, code in START_CODE.items():
             src = code.replace("__ROOT__", repr(str(ROOT))).replace("__SBML__", repr(sbml)).replace("__PEAK__", PEAK)
-            kinds = ["cold", "warm"] if name == "il6sim jit" else ["new process"]
+            kinds = ["cold", "warm"] if name.startswith(("il6sim jit", "numba alone")) else ["new process"]
+            # A file, not -c (numba caches only functions defined in files), written once: a newer
+            # mtime would invalidate numba's cache of it.
+            script = Path(tmp) / f"start_{len(out)}.py"
+            script.write_text(src)
             for kind in kinds:
                 firsts, mems = [], []
                 for _ in range(repeat if kind != "cold" else 1):
@@ -386,7 +405,7 @@ def starts(repeat: int) -> list[tuple[str, str, float, float]]:
                     if kind == "cold":
                         subprocess.run(["rm", "-rf", str(cache)], check=True)
                     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache))
-                    res = subprocess.run([sys.executable, "-c", src], env=env, cwd=tmp, check=True,
+                    res = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp, check=True,
                                          capture_output=True, text=True)
                     first, mem = map(float, res.stdout.split()[-2:])
                     firsts.append(first)
