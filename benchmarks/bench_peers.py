@@ -23,7 +23,9 @@ load and return a first result, with an empty numba cache (cold) and with the ca
 run (warm), plus each new process's peak resident memory after a sweep of 200 rows; the same for
 numba alone (a trivial cached function: the floor of any numba-cached tool here). The last
 line of the speed table is the machine's own ceiling for two threads (a compute-bound numba loop
-with no shared data), against which the jit's 2-thread throughput can be read.
+with no shared data), against which the jit's 2-thread throughput can be read. Every repeat runs
+all runners back to back, so besides the ratios of medians the table gives the paired ratios (the
+median of each repeat's own ratio), which slow drifts of a shared host's speed do not move.
 
     python benchmarks/bench_peers.py --rows 1000 --repeat 3 --starts
 
@@ -210,7 +212,7 @@ def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
     return float(np.max(np.abs(a - ref) / scale))
 
 
-def bench_drug(drug_name: str, args: argparse.Namespace, t_out: np.ndarray) -> tuple[dict, dict, dict]:
+def bench_drug(drug_name: str, args: argparse.Namespace, t_out: np.ndarray) -> tuple[dict, dict, dict, dict]:
     s = setup(drug_name, args.rows)
     cn, rows, k_rows, protocol = s["cn"], s["rows"], s["k_rows"], s["protocol"]
     rr = make_roadrunner(s, t_out)
@@ -272,7 +274,13 @@ def bench_drug(drug_name: str, args: argparse.Namespace, t_out: np.ndarray) -> t
         for k, v in got.items():
             errors[k] = max(errors[k], rel_err(v, ref))
     med = {k: statistics.median(v) for k, v in times.items()}
-    return med, errors, failed
+    return med, errors, failed, times
+
+
+def paired(times: dict[str, list[float]], a: str, b: str) -> float:
+    """Median over repeats of ``a / b`` within each repeat (runners of one repeat run back to back,
+    so slow drifts of the host's speed cancel)."""
+    return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,12 +447,16 @@ def main() -> None:
 
     print("\n| model | runner | per simulation | / libRoadRunner | / numbalsoda (1 thread) | max rel. error | failed |")
     print("|---|---|---|---|---|---|---|")
-    for drug_name, med, errors, failed in results:
+    for drug_name, med, errors, failed, times in results:
         for runner, value in med.items():
             print(f"| il6 + {drug_name} | {runner} | {value * 1e3:.3f} ms | {value / med['libRoadRunner']:.3f} | "
                   f"{value / med['numbalsoda LSODA, 1 thread']:.3f} | {errors[runner]:.1e} | {failed[runner]} |")
         speed2 = med["il6sim jit, 1 thread"] / med["il6sim jit, 2 threads"]
         print(f"| il6 + {drug_name} | il6sim jit: 2-thread throughput / 1-thread | {speed2:.2f}x | | | | |")
+        jit1 = "il6sim jit, 1 thread"
+        print(f"| il6 + {drug_name} | paired ratios (median of per-repeat ratios) | 2 threads "
+              f"{paired(times, jit1, 'il6sim jit, 2 threads'):.2f}x | "
+              f"{paired(times, jit1, 'libRoadRunner'):.3f} | {paired(times, jit1, 'numbalsoda LSODA, 1 thread'):.3f} | | |")
     if results:
         print(f"| (machine) | compute-bound numba loop: 2-thread throughput / 1-thread | "
               f"{two_thread_ceiling(args.repeat):.2f}x | | | | |")
