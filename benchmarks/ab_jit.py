@@ -6,10 +6,10 @@ cannot tell a 10 % change from noise. This script copies ``il6sim/_jitsolve.py``
 both, and times them alternately on the same rows in the same process (the workload of
 ``bench_peers.py``: the shipped model with tocilizumab and with siltuximab, 28 days, hourly
 output, rtol 1e-6, atol 1e-12 nM, N rows of log-uniform parameter factors in [0.5, 2], one
-thread). It prints each variant's median time per simulation, the median of the per-repeat
+thread unless ``--threads``). It prints each variant's median time per simulation, the median of the per-repeat
 ratios (working tree / REV), and whether the outputs and step counts are identical bit for bit.
 
-    python benchmarks/ab_jit.py [REV] [--rows 200] [--repeat 7]
+    python benchmarks/ab_jit.py [REV] [--rows 200] [--repeat 7] [--threads 1]
 
 Use it for every change to the kernels: a refactor that looked neutral once made a row 3x slower
 (``rhs_lanes_into`` with a tuple-returning helper), and only a side-by-side run showed it.
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("rev", nargs="?", default="HEAD", help="git revision to compare against (default HEAD)")
     parser.add_argument("--rows", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     t_out = np.arange(0.0, 28 * 24.0 + 1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,7 +68,8 @@ def main() -> None:
         variants = {"working tree": _materialise(Path(tmp), "ab_work", work),
                     args.rev: _materialise(Path(tmp), "ab_rev", _sources_at(args.rev))}
         mods = {label: importlib.import_module(f"{pkg}._jitsolve") for label, pkg in variants.items()}
-        print(f"# A/B in one process: working tree vs {args.rev}; {args.rows} rows, median of {args.repeat}, 1 thread")
+        print(f"# A/B in one process: working tree vs {args.rev}; {args.rows} rows, median of {args.repeat}, "
+              f"{args.threads} thread(s)")
         print("| model | working tree | " + args.rev + " | ratio (median of per-repeat ratios) | same bits |")
         print("|---|---|---|---|---|")
         for drug in ("tocilizumab", "siltuximab"):
@@ -75,7 +77,7 @@ def main() -> None:
 
             def run(mod, s=s):  # type: ignore[no-untyped-def]
                 return mod.run_batch(s["cn"], s["rows"], s["protocol"], t_out, y0=s["ss"], rtol=bench_peers.RTOL,
-                                     atol=bench_peers.ATOL, threads=1)
+                                     atol=bench_peers.ATOL, threads=args.threads)
 
             first = {label: run(mod) for label, mod in mods.items()}  # compiles
             a, b = first.values()
