@@ -1075,8 +1075,8 @@ class _Runner:
 
     def _run_group(self, st: _Setting, values: np.ndarray, rows: np.ndarray, status: np.ndarray,
                    messages: list[str], obs: np.ndarray, ref_obs: np.ndarray | None) -> None:
-        from ._jitsolve import run_batch
-        from .solve import _steady_state_compiled
+        from .batch import run_batch
+        from .solve import steady_state_at
 
         spec, cn = self.spec, st.cn
         p = np.tile(st.base, (len(rows), 1))
@@ -1087,7 +1087,7 @@ class _Runner:
         for k in range(len(rows)):
             b = p[k].tobytes()
             if b not in cache:
-                cache[b] = _steady_state_compiled(cn, p[k], cn.x0.copy())
+                cache[b] = steady_state_at(cn, p[k], cn.x0.copy())
             ss = cache[b]
             if ss.converged and np.all(np.isfinite(ss.values)):
                 y0[k] = ss.values
