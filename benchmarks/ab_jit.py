@@ -1,8 +1,10 @@
 """A/B timing of the jitted integrator: the working tree against a git revision, in one process.
 
 Machine speed on shared hosts drifts by 30 % or more between runs, so two separate benchmark runs
-cannot tell a 10 % change from noise. This script copies ``il6sim/_jitsolve.py`` and
-``il6sim/_kernels.py`` of the working tree and of ``REV`` into two temporary packages, compiles
+cannot tell a 10 % change from noise. This script copies ``il6sim/_jitsolve.py``,
+``il6sim/_kernels.py`` and ``il6sim/batch.py`` (where a revision has it: ``run_batch`` lives there
+since the protocol lowering moved out of ``_jitsolve``) of the working tree and of ``REV`` into two
+temporary packages (other il6sim modules, such as the lowering, come from the working tree), compiles
 both, and times them alternately on the same rows in the same process (the workload of
 ``bench_peers.py``: the shipped model with tocilizumab and with siltuximab, 28 days, hourly
 output, rtol 1e-6, atol 1e-12 nM, N rows of log-uniform parameter factors in [0.5, 2], one
@@ -35,23 +37,37 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_peers  # noqa: E402
 
-FILES = ("_jitsolve.py", "_kernels.py")
+FILES = ("_jitsolve.py", "_kernels.py", "batch.py")  # batch.py where the revision has it
 
 
 def _materialise(tmp: Path, name: str, sources: dict[str, str]) -> str:
-    """Write the two modules as package ``name`` under ``tmp``; other il6sim imports stay absolute."""
+    """Write the modules as package ``name`` under ``tmp``; other il6sim imports become absolute."""
     pkg = tmp / name
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     for file, text in sources.items():
-        text = re.sub(r"from \.(?!_kernels\b)(\w+) import", r"from il6sim.\1 import", text)
+        text = re.sub(r"from \.(?!_kernels\b|_jitsolve\b)(\w+) import", r"from il6sim.\1 import", text)
         (pkg / file).write_text(text)
     return name
 
 
 def _sources_at(rev: str) -> dict[str, str]:
-    return {f: subprocess.run(["git", "show", f"{rev}:il6sim/{f}"], cwd=ROOT, check=True, capture_output=True,
-                              text=True).stdout for f in FILES}
+    out = {}
+    for f in FILES:
+        got = subprocess.run(["git", "show", f"{rev}:il6sim/{f}"], cwd=ROOT, capture_output=True, text=True)
+        if got.returncode == 0:
+            out[f] = got.stdout
+        elif f != "batch.py":
+            raise SystemExit(f"git show {rev}:il6sim/{f} failed: {got.stderr.strip()}")
+    return out
+
+
+def _run_batch_module(pkg: str):  # type: ignore[no-untyped-def]
+    """The module holding ``run_batch``: ``batch`` where the variant has it, else ``_jitsolve``."""
+    try:
+        return importlib.import_module(f"{pkg}.batch")
+    except ModuleNotFoundError:
+        return importlib.import_module(f"{pkg}._jitsolve")
 
 
 def main() -> None:
@@ -64,10 +80,10 @@ def main() -> None:
     t_out = np.arange(0.0, 28 * 24.0 + 1)
     with tempfile.TemporaryDirectory() as tmp:
         sys.path.insert(0, tmp)
-        work = {f: (ROOT / "il6sim" / f).read_text() for f in FILES}
+        work = {f: (ROOT / "il6sim" / f).read_text() for f in FILES if (ROOT / "il6sim" / f).exists()}
         variants = {"working tree": _materialise(Path(tmp), "ab_work", work),
                     args.rev: _materialise(Path(tmp), "ab_rev", _sources_at(args.rev))}
-        mods = {label: importlib.import_module(f"{pkg}._jitsolve") for label, pkg in variants.items()}
+        mods = {label: _run_batch_module(pkg) for label, pkg in variants.items()}
         print(f"# A/B in one process: working tree vs {args.rev}; {args.rows} rows, median of {args.repeat}, "
               f"{args.threads} thread(s)")
         print("| model | working tree | " + args.rev + " | ratio (median of per-repeat ratios) | same bits |")

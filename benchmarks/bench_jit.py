@@ -5,7 +5,7 @@ standard regimen), 28 days, hourly output, rtol 1e-6, atol 1e-12 nM, each run st
 steady state. A sweep of N parameter rows (default 200) scales every parameter by a log-uniform
 factor in [0.5, 2] (seeded). Runners, measured in the same script run:
 
-* ``jit batch``: :func:`il6sim._jitsolve.run_batch` over all rows (threads over row blocks; the
+* ``jit batch``: :func:`il6sim.batch.run_batch` over all rows (threads over row blocks; the
   kernel releases the GIL), on 1 and 2 threads; per-simulation time = wall time / N;
 * ``jit single``: ``il6sim.simulate(..., solver="jit", method="Rodas5P")`` row by row (the
   ``JitBackend`` behind the ordinary API, Python per segment);
@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 from _machine import cpu_name  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
 
 import il6sim  # noqa: E402
-from il6sim import _jitsolve as js  # noqa: E402
+from il6sim import batch as js  # noqa: E402
+from il6sim._jitsolve import JitBackend  # noqa: E402
 from il6sim.regimen import build_run  # noqa: E402
 from il6sim.solve import SOLVERS  # noqa: E402
 
@@ -128,7 +129,7 @@ def bench_drug(drug: str, args: argparse.Namespace) -> list[tuple[str, str, floa
 
 def cold_compile() -> float:
     """Wall time of a new process with an empty numba cache: import, first batch of 2 rows."""
-    code = ("import numpy as np, il6sim; from il6sim import _jitsolve as js; "
+    code = ("import numpy as np, il6sim; from il6sim import batch as js; "
             "cn = il6sim.compile_network(il6sim.load_model('il6')); "
             "js.run_batch(cn, [{}, {}], il6sim.Protocol(), [0.0, 24.0])")
     import tempfile
@@ -149,7 +150,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cold", action="store_true", help="also time a cold start (empty numba cache)")
     args = ap.parse_args()
-    SOLVERS.setdefault("jit", js.JitBackend())
+    SOLVERS.setdefault("jit", JitBackend())
 
     rows = []
     for drug in ("tocilizumab", "siltuximab"):

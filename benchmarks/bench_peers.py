@@ -6,7 +6,7 @@ N parameter rows each scaling every kinetic parameter by a seeded log-uniform fa
 every row starts from the base model's steady state. Runners, interleaved in one script run so
 machine noise hits all alike (per simulation = wall time of the whole sweep / rows):
 
-* il6sim jit: ``il6sim._jitsolve.run_batch`` on 1 and 2 threads;
+* il6sim jit: ``il6sim.batch.run_batch`` on 1 and 2 threads;
 * libRoadRunner (CVODE) on the exported SBML: for each row ``resetAll``, set state and parameters,
   simulate to day 1, add the dose, simulate to day 28 (the usual loop a user writes);
 * numbalsoda's LSODA called from numba (a serial njit loop, and a ``prange`` loop on 2 threads),
@@ -55,8 +55,8 @@ sys.path.insert(0, str(ROOT))
 from _machine import cpu_name  # noqa: E402  (benchmarks/ is sys.path[0] when run as a script)
 
 import il6sim  # noqa: E402
-from il6sim import _jitsolve as js  # noqa: E402
 from il6sim import _kernels  # noqa: E402
+from il6sim import batch as js  # noqa: E402
 from il6sim.drugs import add_drug, load_drug, parse_dose  # noqa: E402
 
 RTOL, ATOL = 1e-6, 1e-12
@@ -322,7 +322,7 @@ import time; t0 = time.perf_counter()
 __PEAK__
 import sys; sys.path.insert(0, __ROOT__)
 import numpy as np, il6sim
-from il6sim import _jitsolve as js
+from il6sim import batch as js
 cn = il6sim.compile_network(il6sim.load_model('il6'))
 js.run_batch(cn, [{}], il6sim.Protocol(), np.arange(0.0, 673.0), threads=1)
 first = time.perf_counter() - t0

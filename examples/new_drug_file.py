@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 import il6sim
-from il6sim.regimen import build_run
 
 DRUG = """
 [drug]
@@ -49,10 +48,10 @@ t = np.arange(0, 29) * 24.0
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "hypothetical.toml"
     path.write_text(DRUG)
-    runs = {"untreated": build_run(model, scenario="covid_severe"),
-            "siltuximab 3 mg/kg": build_run(model, scenario="covid_severe",
+    runs = {"untreated": il6sim.build_run(model, scenario="covid_severe"),
+            "siltuximab 3 mg/kg": il6sim.build_run(model, scenario="covid_severe",
                                             drug_groups=[{"drug": "siltuximab", "dose": "3 mg/kg", "at": "7 d"}]),
-            "hypothetical 3 mg/kg": build_run(model, scenario="covid_severe",
+            "hypothetical 3 mg/kg": il6sim.build_run(model, scenario="covid_severe",
                                               drug_groups=[{"drug": str(path), "at": "7 d"}])}
     results = {name: run.simulate(t, solver="jit") for name, run in runs.items()}
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 
 import il6sim
-from il6sim.drugs import add_drug, load_drug
 
-model = add_drug(il6sim.load_model("il6"), load_drug("tocilizumab"))
+model = il6sim.add_drug(il6sim.load_model("il6"), il6sim.load_drug("tocilizumab"))
 start = {**il6sim.steady_state(model).as_dict(), "tcz": 1.0}  # 1 nM of free drug in serum at t = 0
 t = np.linspace(0, 72, 7)
 original = il6sim.simulate(model, t, initial=start)

@@ -6,10 +6,9 @@ Run:  python examples/simulate_drug.py
 import numpy as np
 
 import il6sim
-from il6sim.regimen import build_run
 
 model = il6sim.load_model("il6")
-run = build_run(model, scenario="covid_severe",
+run = il6sim.build_run(model, scenario="covid_severe",
                 drug_groups=[{"drug": "tocilizumab", "dose": "8 mg/kg", "at": "7 d", "infusion": "1 h"}])
 days = np.arange(0, 29)
 res = run.simulate(days * 24.0, solver="jit")  # starts from the drug-free steady state

@@ -6,11 +6,10 @@ Run:  python examples/simulate_scenario.py
 import numpy as np
 
 import il6sim
-from il6sim.scenario import load_scenario
 
 model = il6sim.load_model("il6")
 healthy = il6sim.steady_state(model)
-scenario = load_scenario("covid_severe", model)
+scenario = il6sim.load_scenario("covid_severe", model)
 
 days = np.arange(0, 29)
 res = il6sim.simulate(model, t_eval=days * 24.0, initial=healthy,

@@ -59,7 +59,7 @@ releases the GIL; a batch runs it once per Python thread and the threads' lanes 
 a time from a shared atomic counter, so there is no ``parallel=True`` variant to compile.
 :func:`integrate` and :func:`integrate_batch` are thin Python wrappers. A single row uses one lane
 of four, so one simulation costs ~1.4x what it did with the one-row integrator; batches are where
-the lanes pay (:func:`run_batch`).
+the lanes pay (:func:`il6sim.batch.run_batch`).
 
 Status codes returned by the jitted functions (``STATUS_MESSAGES`` gives the wording):
 
@@ -79,9 +79,7 @@ Status codes returned by the jitted functions (``STATUS_MESSAGES`` gives the wor
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -94,13 +92,12 @@ from ._kernels import LANES, _u, expand_orders, jacobian_lanes_into, rhs_lanes_i
 __all__ = [
     "METHODS",
     "STATUS_MESSAGES",
-    "BatchArrays",
-    "BatchResult",
     "JitBackend",
-    "batch_arrays",
+    "atol_vector",
     "integrate",
     "integrate_batch",
-    "run_batch",
+    "method_code",
+    "status_message",
 ]
 
 # Options in one place (as in _kernels): cached on disk, GIL released (Python threads run rows in
@@ -959,14 +956,6 @@ def symbolic(r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray, s_ptr: np.n
     return hit
 
 
-def _output_ranges(seg_t: np.ndarray, t_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Output rows of each segment: [seg_t[g], seg_t[g+1]) and, for the last, [.., seg_t[-1]]."""
-    lo = np.searchsorted(t_out, seg_t[:-1], side="left").astype(np.int64)
-    hi = np.searchsorted(t_out, seg_t[1:], side="left").astype(np.int64)
-    hi[-1] = np.searchsorted(t_out, seg_t[-1], side="right")
-    return lo, hi
-
-
 def _default_threads() -> int:
     """numba's thread count (``numba.set_num_threads`` applies) without starting its thread pool."""
     import numba
@@ -977,9 +966,9 @@ def _default_threads() -> int:
     return int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
 
 
-def _run_rows(seg_t: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray, jump_seg: np.ndarray, y0_rows: np.ndarray,
-              t_out: np.ndarray, arrays: Sequence[np.ndarray], rtol: float, atol_vec: np.ndarray,
-              max_steps_rows: np.ndarray, h0: float, hmax: float, method: int, fixed_step: bool,
+def _run_rows(seg_t: np.ndarray, lo: np.ndarray, hi: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray,
+              jump_seg: np.ndarray, y0_rows: np.ndarray, t_out: np.ndarray, arrays: Sequence[np.ndarray], rtol: float,
+              atol_vec: np.ndarray, max_steps_rows: np.ndarray, h0: float, hmax: float, method: int, fixed_step: bool,
               threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run every row on ``threads`` threads, which claim rows one at a time from a shared counter."""
     n_rows, n = y0_rows.shape
@@ -987,7 +976,12 @@ def _run_rows(seg_t: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray, jump_seg
     sym = symbolic(r_ptr, r_sp, r_ord, s_ptr, s_sp, n)
     seg_t = np.ascontiguousarray(seg_t, dtype=float)
     t_out = np.ascontiguousarray(t_out, dtype=float)
-    lo, hi = _output_ranges(seg_t, t_out)
+    lo = np.ascontiguousarray(lo, dtype=np.int64)
+    hi = np.ascontiguousarray(hi, dtype=np.int64)
+    if seg_t.size < 2 or lo.shape != (seg_t.size - 1,) or hi.shape != lo.shape:
+        raise ValueError(f"lo and hi need one entry per segment ({seg_t.size - 1}); got {lo.shape} and {hi.shape}")
+    if np.any(lo[1:] != hi[:-1]) or np.any(hi < lo) or lo[0] < 0 or hi[-1] > t_out.size:
+        raise ValueError("output ranges must be consecutive (lo[g + 1] == hi[g]) and within t_out")
     status = np.zeros(n_rows, dtype=np.int64)
     y_out = np.empty((n_rows, t_out.size, n))  # the kernel writes every output of [lo[0], hi[-1])
     y_out[:, :lo[0]] = np.nan
@@ -1039,47 +1033,53 @@ def integrate(y0: np.ndarray, t0: float, t1: float, t_out: np.ndarray, k: np.nda
     # y_end is the row's state at the end: an extra output at t1 reports it (appended, then dropped).
     t_all = np.append(t_out, t1_eff)
     status, y_out, stats = _run_rows(
-        np.array([float(t0), t1_eff]), np.asarray(k, dtype=float)[None, None, :], np.asarray(u, dtype=float)[None],
-        np.zeros((1, n)), y0[None], t_all, (r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef), rtol,
-        atol_vec, np.array([max_steps]), h0, hmax, method, fixed_step, threads=1)
+        np.array([float(t0), t1_eff]), np.zeros(1, np.int64), np.full(1, t_all.size, np.int64),
+        np.asarray(k, dtype=float)[None, None, :], np.asarray(u, dtype=float)[None], np.zeros((1, n)), y0[None],
+        t_all, (r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef), rtol, atol_vec, np.array([max_steps]), h0, hmax, method,
+        fixed_step, threads=1)
     st = int(status[0])
     y_end = y_out[0, -1].copy() if st == SUCCESS else np.asarray(y0, dtype=float).copy()
     s = stats[0]
     return st, y_out[0, :-1], y_end, int(s[1]), int(s[2]), int(s[3]), int(s[4]), float(s[0])
 
 
-def integrate_batch(seg_t: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray, jump_seg: np.ndarray,
-                    y0_rows: np.ndarray, t_out: np.ndarray, r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray,
-                    s_ptr: np.ndarray, s_sp: np.ndarray, s_coef: np.ndarray, rtol: float, atol_vec: np.ndarray,
-                    max_steps_rows: np.ndarray, h0: float = 0.0, hmax: float = math.inf,
-                    method: int = 0, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def integrate_batch(seg_t: np.ndarray, lo: np.ndarray, hi: np.ndarray, k_rows: np.ndarray, u_seg: np.ndarray,
+                    jump_seg: np.ndarray, y0_rows: np.ndarray, t_out: np.ndarray, r_ptr: np.ndarray, r_sp: np.ndarray,
+                    r_ord: np.ndarray, s_ptr: np.ndarray, s_sp: np.ndarray, s_coef: np.ndarray, rtol: float,
+                    atol_vec: np.ndarray, max_steps_rows: np.ndarray, h0: float = 0.0, hmax: float = math.inf,
+                    method: int = 0, threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integrate every parameter row through a piecewise-constant protocol, rows in parallel threads.
+
+    The arrays are those of :func:`il6sim.lowering.lower_protocol` (``Segments``) with the rate
+    constants per row; :func:`il6sim.batch.batch_arrays` builds them all.
 
     Parameters
     ----------
-    seg_t : (n_seg + 1,) segment boundaries, h (a zero-length last segment applies events at the end).
+    seg_t : (n_seg + 1,) segment boundaries, h (zero-length segments apply events without integrating).
+    lo, hi : (n_seg,) int64, the output rows ``t_out[lo[g]:hi[g]]`` segment ``g`` reports, consecutive
+        (``lo[g + 1] == hi[g]``): those at its start show the state after its jump, those at its end
+        the state reached there (before the next segment's jump).
     k_rows : (n_rows, n_seg, 2R) rate constants per row and segment.
     u_seg : (n_seg, n) constant input per segment, nM/h.
     jump_seg : (n_seg, n) additive jumps applied at the start of each segment, nM.
     y0_rows : (n_rows, n) initial states (before the first segment's jump), nM.
-    t_out : (m,) increasing output times, h. An output at a segment boundary shows the state after
-        that boundary's jump.
+    t_out : (m,) non-decreasing output times, h.
     max_steps_rows : (n_rows,) step budget per segment for each row.
     threads : worker threads (default: numba's thread count).
 
     Returns
     -------
-    (status (n_rows,), y_out (n_rows, m, n)); failed rows hold NaN from the failure on. Use
-    :func:`run_batch` for statistics and messages. From numba code, call the jitted
-    ``_integrate_rows_into`` with the arrays of :func:`symbolic` instead.
+    (status (n_rows,), y_out (n_rows, m, n), stats (n_rows, 5): t reached, attempted steps,
+    f evaluations, Jacobians, LU factorisations). Failed rows hold NaN from the failure on; rows
+    outside ``lo[0]:hi[-1]`` are NaN. From numba code, call the jitted ``_integrate_rows_into``
+    with the arrays of :func:`symbolic` instead.
     """
-    status, y_out, _ = _run_rows(seg_t, k_rows, u_seg, jump_seg, y0_rows, t_out,
-                                 (r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef), rtol, atol_vec, max_steps_rows, h0, hmax,
-                                 method, False, threads)
-    return status, y_out
+    return _run_rows(seg_t, lo, hi, k_rows, u_seg, jump_seg, y0_rows, t_out, (r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef),
+                     rtol, atol_vec, max_steps_rows, h0, hmax, method, False, threads)
 
 
-def _atol_vector(atol: Any, n: int) -> np.ndarray:
+def atol_vector(atol: Any, n: int) -> np.ndarray:
+    """``atol`` (a scalar or one value per species, nM) as an (n,) array."""
     a = np.asarray(atol, dtype=float)
     if a.ndim == 0:
         return np.full(n, float(a))
@@ -1088,7 +1088,8 @@ def _atol_vector(atol: Any, n: int) -> np.ndarray:
     return a.copy()
 
 
-def _method_code(method: str) -> int:
+def method_code(method: str) -> int:
+    """The code of a Rosenbrock method name (``METHODS``); unknown names are a ValueError."""
     code = METHODS.get(method)
     if code is None:
         raise ValueError(f"unknown Rosenbrock method '{method}' (valid: {', '.join(METHODS)})")
@@ -1124,7 +1125,7 @@ class JitBackend:
                 t_out: np.ndarray, options: Any) -> tuple[np.ndarray, np.ndarray, dict[str, int], str | None]:
         """Return (states at t_out (len(t_out), n), state at t1, stats, error message or None)."""
         n = len(y0)
-        atol = _atol_vector(options.atol, n)
+        atol = atol_vector(options.atol, n)
         hmax = float(options.max_step) if options.max_step is not None else math.inf
         h0 = float(options.first_step) if options.first_step else 0.0
         r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef = cn.kernel_args()
@@ -1132,141 +1133,9 @@ class JitBackend:
             np.ascontiguousarray(y0, dtype=float), float(t0), float(t1),
             np.ascontiguousarray(t_out, dtype=float), np.ascontiguousarray(k, dtype=float),
             np.ascontiguousarray(u, dtype=float), r_ptr, r_sp, r_ord, s_ptr, s_sp, s_coef, float(options.rtol), atol,
-            self.max_steps, h0, hmax, _method_code(options.method), False)
+            self.max_steps, h0, hmax, method_code(options.method), False)
         stats = {"nfev": int(n_fev), "njev": int(n_jev), "nlu": int(n_lu), "nsteps": int(n_steps)}
         if status != SUCCESS:
             return np.empty((0, n)), np.asarray(y0, dtype=float), stats, (
                 f"{options.method} failed: {status_message(status, t_reached, self.max_steps)}")
         return ys, y_end, stats, None
-
-
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BatchArrays:
-    """The arrays :func:`integrate_batch` takes for one protocol and many parameter rows."""
-
-    seg_t: np.ndarray
-    k_rows: np.ndarray
-    u_seg: np.ndarray
-    jump_seg: np.ndarray
-    y0_rows: np.ndarray
-    t_out: np.ndarray
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """Per-row status, message, states and solver statistics of a batch run."""
-
-    t: np.ndarray
-    status: np.ndarray
-    y: np.ndarray
-    stats: np.ndarray = field(repr=False)  # (n_rows, 5): t_reached, n_steps, n_fev, n_jev, n_lu
-    messages: tuple[str, ...] = ()
-    wall_time_s: float = 0.0
-
-    @property
-    def ok(self) -> np.ndarray:
-        return self.status == SUCCESS
-
-
-def batch_arrays(cn: Any, parameters: Sequence[Mapping[str, float]] | np.ndarray, protocol: Any,
-                 t_out: Sequence[float] | np.ndarray, *, y0: np.ndarray | None = None,
-                 base_parameters: Mapping[str, float] | None = None) -> BatchArrays:
-    """Lower a protocol and parameter rows to the arrays of :func:`integrate_batch`.
-
-    Parameters
-    ----------
-    cn : CompiledNetwork.
-    parameters : a list of override dicts (applied on top of ``base_parameters``) or a full
-        parameter matrix (n_rows, n_p) in ``cn.parameter_ids`` order.
-    protocol : an :class:`il6sim.Protocol`; events after ``t_out[-1]`` are ignored. An event at
-        an output time shows in that output (the state after it); an event at t = 0 counts once.
-    t_out : increasing output times, h, starting at >= 0.
-    y0 : (n,) or (n_rows, n) initial states (default: the file's initial values).
-    """
-    from .protocol import AddConcentration, Infusion, ScaleParameter, SetParameter
-
-    t_out = np.asarray(t_out, dtype=float).ravel()
-    if t_out.size == 0 or t_out[0] < 0 or np.any(np.diff(t_out) < 0) or not np.all(np.isfinite(t_out)):
-        raise ValueError("t_out must be a non-empty increasing array of finite times >= 0 h")
-    t_end = float(t_out[-1])
-    if isinstance(parameters, np.ndarray) and parameters.ndim == 2:
-        p_rows = np.array(parameters, dtype=float)
-        if p_rows.shape[1] != len(cn.parameter_ids):
-            raise ValueError(f"parameter matrix has {p_rows.shape[1]} columns; the network has "
-                             f"{len(cn.parameter_ids)} parameters")
-    else:
-        base = dict(base_parameters or {})
-        p_rows = np.array([cn.parameter_vector({**base, **dict(row)}) for row in parameters], dtype=float)
-    n_rows, n = p_rows.shape[0], cn.n_species
-    events = [e for e in protocol.sorted_events() if e.time_h <= t_end]
-    cuts = {0.0, t_end}
-    for e in events:
-        cuts.add(float(e.time_h))
-        if isinstance(e, Infusion) and e.stop_h < t_end:
-            cuts.add(float(e.stop_h))
-    seg_t = sorted(cuts)
-    if len(seg_t) == 1 or any(e.time_h == t_end for e in events):
-        seg_t.append(t_end)  # a zero-length last segment applies the events at the end
-    seg = np.array(seg_t, dtype=float)
-    n_seg = len(seg) - 1
-    k_rows = np.empty((n_rows, n_seg, 2 * cn.n_reactions))
-    u_seg = np.zeros((n_seg, n))
-    jump_seg = np.zeros((n_seg, n))
-    infusions = [e for e in events if isinstance(e, Infusion)]
-    param_events = [e for e in events if isinstance(e, (SetParameter, ScaleParameter))]
-    for e in events:
-        if isinstance(e, AddConcentration):
-            s = int(np.searchsorted(seg[:-1], e.time_h, side="left"))  # the segment starting then
-            jump_seg[s, cn.index_of_species(e.species)] += e.delta_nM
-    for s in range(n_seg):
-        for inf in infusions:
-            if inf.start_h <= seg[s] < inf.stop_h and seg[s + 1] > seg[s]:
-                u_seg[s, cn.index_of_species(inf.species)] += inf.rate_nM_per_h
-    for r in range(n_rows):
-        p = p_rows[r].copy()
-        pending = list(param_events)
-        for s in range(n_seg):
-            while pending and pending[0].time_h <= seg[s]:
-                e = pending.pop(0)
-                idx = cn.parameter_index[e.name]
-                p[idx] = e.value if isinstance(e, SetParameter) else p[idx] * e.factor
-            k_rows[r, s] = cn.rate_constants(p)
-    if y0 is None:
-        y0_rows = np.tile(cn.x0, (n_rows, 1))
-    else:
-        y0a = np.asarray(y0, dtype=float)
-        y0_rows = np.tile(y0a, (n_rows, 1)) if y0a.ndim == 1 else y0a.copy()
-        if y0_rows.shape != (n_rows, n):
-            raise ValueError(f"y0 has shape {y0a.shape}; expected ({n},) or ({n_rows}, {n})")
-    return BatchArrays(seg, np.ascontiguousarray(k_rows), u_seg, jump_seg, np.ascontiguousarray(y0_rows), t_out)
-
-
-def run_batch(cn: Any, parameters: Sequence[Mapping[str, float]] | np.ndarray, protocol: Any,
-              t_out: Sequence[float] | np.ndarray, *, y0: np.ndarray | None = None,
-              base_parameters: Mapping[str, float] | None = None, method: str = "Rodas5P", rtol: float = 1e-6,
-              atol: float | Sequence[float] = 1e-12, max_steps: int | Sequence[int] = 100_000, h0: float = 0.0,
-              hmax: float = math.inf, threads: int | None = None) -> BatchResult:
-    """Simulate every parameter row through ``protocol`` in parallel threads.
-
-    A failing row gets a status and message and NaN from its failure on; the other rows are not
-    affected. ``max_steps`` is the per-segment step budget, a scalar or one per row. ``threads``
-    defaults to numba's thread count (``numba.set_num_threads`` applies); the jitted kernel
-    releases the GIL, and each thread's four lanes claim rows one at a time from a shared counter, so
-    cheap and costly rows balance (a row's result does not depend on the rows beside it).
-
-    >>> import il6sim, numpy as np
-    >>> cn = il6sim.compile_network(il6sim.network._tiny())
-    >>> res = run_batch(cn, [{"k": 0.5}, {"k": 1.0}], il6sim.Protocol(), [0.0, 1.0])
-    >>> res.status.tolist(), np.round(res.y[:, 1, 0], 6).tolist()
-    ([0, 0], [0.606531, 0.367879])
-    """
-    t_wall = time.perf_counter()
-    arr = batch_arrays(cn, parameters, protocol, t_out, y0=y0, base_parameters=base_parameters)
-    n_rows, n = arr.y0_rows.shape
-    budget = np.broadcast_to(np.asarray(max_steps, dtype=np.int64), (n_rows,)).copy()
-    status, y_out, stats = _run_rows(arr.seg_t, arr.k_rows, arr.u_seg, arr.jump_seg, arr.y0_rows, arr.t_out,
-                                     cn.kernel_args(), rtol, _atol_vector(atol, n), budget, h0, hmax,
-                                     _method_code(method), False, threads)
-    messages = tuple(status_message(int(st), stats[i, 0], int(budget[i])) for i, st in enumerate(status))
-    return BatchResult(arr.t_out, status, y_out, stats, messages, time.perf_counter() - t_wall)

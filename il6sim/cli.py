@@ -148,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``il6sim`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = " ".join(["il6sim", *(sys.argv[1:] if argv is None else argv)])  # for provenance
     import warnings
 
     try:
@@ -217,8 +218,8 @@ def _network(args: argparse.Namespace):
             raise UnknownNameError(f"--set: unknown parameter '{name}'{suggest(name, network.parameter_ids)}")
         try:
             overrides[name] = convert_parameter_value(network, name, value)
-        except UnitError as exc:
-            raise UnitError(f"--set {name}: {exc}") from None
+        except UnitError as exc:  # name the option; the parameter too, unless the message starts with it
+            raise UnitError(f"--set: {exc}" if str(exc).startswith(f"{name} ") else f"--set {name}: {exc}") from None
     if overrides:
         network = network.with_parameters(overrides)
     return network
@@ -275,8 +276,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     _check_writable(prefix + ".csv")
     network = _network(args)
     table = compare_drugs(network, scenario=args.scenario, drugs=args.drugs, at=args.at, weight=args.weight,
-                          days=args.days)
-    written = write_compare(table, prefix, figure=not args.no_figure)
+                          days=args.days, command=args.command_line)
+    fig = None
+    if not args.no_figure:
+        from .compare import timecourse_table
+        from .figures.compare import compare_figure
+
+        fig = compare_figure(timecourse_table(table), dosing_h=table.dosing_h, scenario=table.scenario)
+    written = write_compare(table, prefix, figure=fig)
     print(table.format())
     print("wrote " + ", ".join(written), file=sys.stderr)
     return 0
@@ -346,8 +353,8 @@ def _cmd_steady(args: argparse.Namespace) -> int:
 
 
 def _cmd_model_card(args: argparse.Namespace) -> int:
+    from .fileio import atomic_write
     from .modelcard import model_card
-    from .results import atomic_write
     from .shipped import load_model
 
     if args.out:
@@ -445,7 +452,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
-    from .results import atomic_write
+    from .fileio import atomic_write
     from .sensitivity import check_n_base, sobol_sensitivity
     from .sweeps import load_sweep_spec
 

@@ -17,6 +17,7 @@ import numpy as np
 from . import _kernels
 from .errors import UnknownNameError, suggest
 from .network import Network
+from .units import convert_parameter
 
 __all__ = ["CompiledNetwork", "compile_network"]
 
@@ -85,13 +86,19 @@ class CompiledNetwork:
         except KeyError:
             raise UnknownNameError(f"unknown species '{sid}'{suggest(sid, self.species_ids)}") from None
 
-    def parameter_vector(self, overrides: Mapping[str, float] | None = None) -> np.ndarray:
-        """The parameter vector with ``overrides`` (name → core-unit value) applied."""
+    def parameter_vector(self, overrides: Mapping[str, float | str] | None = None) -> np.ndarray:
+        """The parameter vector with ``overrides`` applied.
+
+        A number is in the parameter's core unit; a string carries its unit (``"0.05 nM/h"``) and
+        must have the parameter's dimension (:func:`il6sim.units.convert_parameter`).
+        """
         p = self.p0.copy()
         for name, value in (overrides or {}).items():
             idx = self.parameter_index.get(name)
             if idx is None:
                 raise UnknownNameError(f"unknown parameter '{name}'{suggest(name, self.parameter_ids)}")
+            if isinstance(value, str):
+                value = convert_parameter(name, self.network.get_parameter(name).unit, value)
             p[idx] = float(value)
         return p
 

@@ -10,14 +10,17 @@
   (model, drug and scenario files), the options, the command, and ``input_key``.
 
 ``input_key`` hashes everything that changes the figure's numbers or pixels: the figure name and
-code version, the source of its module (and of the shared helpers and style), il6sim's version,
+code version, the source of its analysis and figure modules (and of the shared helpers, labels,
+style and :mod:`il6sim.readouts`), il6sim's version,
 the network hash, the input files, the options and the dpi. A figure whose key is unchanged and
 whose files are all present is up to date and is not recomputed; ``force=True`` recomputes it.
 Each file is written atomically (temporary file and rename), the JSON last: a run that stops
 midway leaves complete files, and the figure whose JSON was not written is redone next time.
 
-Figures are computed from results (simulations and steady states) into a table first, then drawn
-from the table alone (``il6sim.figures.<module>.plot_*``), so a figure never re-solves anything.
+Each figure is computed from results (simulations and steady states) into a table first, by its
+analysis (``il6sim.analysis.<module>.compute_*``), then drawn from the table alone
+(``il6sim.figures.<module>.plot_*``), so a figure never re-solves anything. This module is the
+one place that calls both layers.
 
 >>> sorted(REGISTRY)[:3]
 ['disease_settings', 'dose_response', 'genotype']
@@ -35,10 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from ._version import __version__
 from .errors import Il6simError, UnknownNameError, suggest
+from .fileio import atomic_write
 from .network import Network
-from .results import atomic_write
 from .shipped import models_dir, resolve, shipped_names
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,20 +53,25 @@ __all__ = ["FORMATS", "REGISTRY", "FigureSpec", "GalleryReport", "gallery_markdo
 FORMATS = ("png", "svg", "pdf")
 FLOAT_FORMAT = "%.10g"
 _FIG_DIR = Path(__file__).resolve().parent / "figures"
+_ANALYSIS_DIR = Path(__file__).resolve().parent / "analysis"
 
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """A registered figure: how to build it and what it depends on.
+    """A registered figure: how to compute its table, how to draw it, and what it depends on.
 
-    ``build(network, **options)`` returns ``(table, figure)``. ``drugs`` and ``scenarios`` name the
-    input files (``"*"``: all shipped drugs; ``"binders"``: all but production drugs).
+    ``il6sim.analysis.<module>.<compute>(network, **options)`` returns the table;
+    ``il6sim.figures.<module>.<draw>(table, **extra)`` draws it, where ``extra`` maps each keyword of
+    ``extras`` to ``il6sim.analysis.<module>.<function>(table)`` (tables derived from the main one,
+    such as the steepness of dose-response curves). ``drugs`` and ``scenarios`` name the input files
+    (``"*"``: all shipped drugs; ``"binders"``: all but production drugs).
     """
 
     name: str
     letter: str
     module: str
-    function: str
+    compute: str
+    draw: str
     title: str
     description: str
     code_version: int = 1
@@ -72,18 +80,29 @@ class FigureSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     estimate_s: float = 2.0
     requires: str | None = None  # a module that must import (figure absent otherwise)
+    extras: tuple[tuple[str, str], ...] = ()
 
     def builder(self) -> Callable[..., tuple[pd.DataFrame, Any]]:
+        """``build(network, **options) -> (table, figure)``: the analysis, then the drawing."""
         import importlib
 
-        mod = importlib.import_module(f"il6sim.figures.{self.module}")
-        return getattr(mod, self.function)  # type: ignore[no-any-return]
+        analysis = importlib.import_module(f"il6sim.analysis.{self.module}")
+        drawing = importlib.import_module(f"il6sim.figures.{self.module}")
+        compute = getattr(analysis, self.compute)
+        draw = getattr(drawing, self.draw)
+
+        def build(network: Network, **options: Any) -> tuple[pd.DataFrame, Any]:
+            table = compute(network, **options)
+            extra = {key: getattr(analysis, fn)(table) for key, fn in self.extras}
+            return table, draw(table, **extra)
+
+        return build
 
     def available(self) -> tuple[bool, str]:
-        """Whether the figure can be built here (its required module imports), and why not."""
+        """Whether the figure can be built here (its required modules import), and why not."""
         import importlib
 
-        for mod in (self.requires, f"il6sim.figures.{self.module}"):
+        for mod in (self.requires, f"il6sim.analysis.{self.module}", f"il6sim.figures.{self.module}"):
             if mod is None:
                 continue
             try:
@@ -94,47 +113,57 @@ class FigureSpec:
 
 
 _SPECS = (
-    FigureSpec("schematic", "a", "schematic", "schematic_figure", "Signalling modes and drug binding sites",
+    FigureSpec("schematic", "a", "schematic", "compute_schematic", "plot_schematic",
+               "Signalling modes and drug binding sites",
                "The three IL-6 signalling modes (classic, trans-signalling, trans-presentation) and, for each "
                "drug, the site it binds (IL-6, IL-6R, IL-6·sIL-6R) and the modes it blocks, derived from the "
                "binding reactions the drug files add to the model.", drugs="*", estimate_s=1.5),
-    FigureSpec("signalling_modes", "b", "modes", "modes_figure", "Signalling vs IL-6",
+    FigureSpec("signalling_modes", "b", "modes", "compute_modes", "plot_modes", "Signalling vs IL-6",
                "Steady-state classic, trans- and trans-presentation signals against serum free IL-6 held at "
                "0.1-100,000 pg/ml, with physiological sIL-6R and sgp130, without sgp130, and without either "
                "(no sIL-6R: no trans-signalling at any IL-6).", estimate_s=3.0),
-    FigureSpec("trapping_blockade", "c", "trapping", "trapping_figure", "Trapping vs blockade",
+    FigureSpec("trapping_blockade", "c", "trapping", "compute_trapping", "plot_trapping",
+               "Trapping vs blockade",
                "Severe COVID-19, each binder at its standard dose at admission (day 7): free and total IL-6, "
                "total sIL-6R, CRP and each mode's signal. Cytokine binders trap IL-6 (total IL-6 rises "
                "hundreds-fold); receptor binders raise total sIL-6R and free IL-6.",
                drugs="binders", scenarios=("covid_severe",), estimate_s=8.0),
-    FigureSpec("trans_map", "d", "transmap", "trans_map_figure", "Trans-signalling map",
+    FigureSpec("trans_map", "d", "transmap", "compute_trans_map", "plot_trans_map", "Trans-signalling map",
                "Steady-state trans-signal over total sIL-6R (4-400 ng/ml) and total sgp130 (39-3,900 ng/ml) with "
                "serum free IL-6 held at 50 pg/ml: trans-signalling follows sIL-6R; natural sgp130 (assumed Kd "
                "1 nM) changes it little in this model.", estimate_s=3.0),
-    FigureSpec("genotype", "e", "genotype", "genotype_figure", "rs2228145 genotypes",
+    FigureSpec("genotype", "e", "genotype", "compute_genotypes", "plot_genotypes", "rs2228145 genotypes",
                "IL6R Asp358Ala (rs2228145) AA/AC/CC: baseline (t = 0) and the course of severe COVID-19 "
                "untreated; the C allele raises sIL-6R and trans-signalling and lowers classic signalling and CRP.",
                scenarios=("covid_severe",), estimate_s=1.5),
-    FigureSpec("timing", "f", "timing", "timing_figure", "Early vs late, with and without dexamethasone",
+    FigureSpec("timing", "f", "timing", "compute_timing", "plot_timing",
+               "Early vs late, with and without dexamethasone",
                "Severe COVID-19: tocilizumab at admission (day 7) or 4 days later, each with or without "
-               "dexamethasone 6 mg daily for 10 days; legends give the change in AUC from admission.",
+               "dexamethasone 6 mg daily for 10 days; legends give the change in AUC from admission to the end "
+               "(inhibition[7d:end]).",
                drugs=("tocilizumab", "dexamethasone"), scenarios=("covid_severe",), estimate_s=2.0),
-    FigureSpec("disease_settings", "g", "settings", "settings_figure", "Disease settings",
+    FigureSpec("disease_settings", "g", "settings", "compute_settings", "plot_settings",
+               "Disease settings",
                "Moderate and severe COVID-19, ARDS, sepsis and CRS: untreated peak free IL-6, and the inhibition "
-               "of each mode's signal (AUC from dosing) that each binder's standard dose achieves.",
+               "of each mode's signal (AUC from dosing to the end, inhibition[dose:end]) that each binder's standard "
+               "dose achieves.",
                drugs="binders", scenarios=("covid_moderate", "covid_severe", "ards", "sepsis", "crs"),
                estimate_s=8.0),
-    FigureSpec("dose_response", "h", "doseresponse", "dose_response_figure", "Dose-response",
-               "Severe COVID-19, one dose at admission, inhibition 3 days later against dose: graded for the "
-               "cytokine binders (siltuximab, clazakizumab), switch-like for the tight receptor binder sarilumab; "
-               "the legend gives each curve's 10-90 % span in decades and Hill coefficient.",
+    FigureSpec("dose_response", "h", "doseresponse", "compute_dose_response", "plot_dose_response",
+               "Dose-response",
+               "Severe COVID-19, one dose at admission, inhibition of each level 3 days later (day 10) against "
+               "dose: graded for the cytokine binders (siltuximab, clazakizumab), switch-like for the tight "
+               "receptor binder sarilumab; the legend gives each curve's 10-90 % span in decades and Hill "
+               "coefficient.",
                drugs=("siltuximab", "clazakizumab", "tocilizumab", "sarilumab"), scenarios=("covid_severe",),
-               estimate_s=4.0),
-    FigureSpec("sensitivity", "i", "gsa", "sensitivity_figure", "Global sensitivity of drug benefit",
+               estimate_s=4.0, extras=(("steepness", "steepness"),)),
+    FigureSpec("sensitivity", "i", "gsa", "compute_sensitivity", "plot_sensitivity",
+               "Global sensitivity of drug benefit",
                "Sobol' indices (first order and total, 95 % bootstrap intervals) of the benefit of tocilizumab "
-               "8 mg/kg at admission in severe COVID-19 (percent inhibition of CRP and of trans-signalling) over "
-               "log-normal patient parameters: IL-6 production per unit inflammation, sIL-6R and sgp130 "
-               "production, hepatocyte IL-6R synthesis, CRP clearance (il6sim.sensitivity, N = 32).",
+               "8 mg/kg at admission in severe COVID-19 (percent inhibition of CRP and of trans-signalling, AUC "
+               "from the dose to the end: inhibition[dose:end]) over log-normal patient parameters: IL-6 "
+               "production per unit inflammation, sIL-6R and sgp130 production, hepatocyte IL-6R synthesis, CRP "
+               "clearance (il6sim.sensitivity, N = 32).",
                drugs=("tocilizumab",), scenarios=("covid_severe",), estimate_s=20.0,
                requires="il6sim.sensitivity"),
 )
@@ -169,10 +198,15 @@ def select(only: Sequence[str] | None) -> list[FigureSpec]:
     Traceback (most recent call last):
     ...
     il6sim.errors.UnknownNameError: --only: unknown figure 'trapping'; did you mean 'trapping_blockade'? (figures: schematic, signalling_modes, trapping_blockade, trans_map, genotype, timing, disease_settings, dose_response, sensitivity)
+    >>> select(["modes"])
+    Traceback (most recent call last):
+    ...
+    il6sim.errors.UnknownNameError: --only: unknown figure 'modes'; did you mean 'signalling_modes'? (figures: schematic, signalling_modes, trapping_blockade, trans_map, genotype, timing, disease_settings, dose_response, sensitivity)
     """
     if not only:
         return list(_SPECS)
     by_letter = {s.letter: s.name for s in _SPECS}
+    by_module = {s.module: s.name for s in _SPECS if s.module != s.name}  # "modes" -> signalling_modes
     wanted = set()
     for raw in only:
         for name in (n.strip() for n in str(raw).split(",")):
@@ -180,8 +214,8 @@ def select(only: Sequence[str] | None) -> list[FigureSpec]:
                 continue
             name = by_letter.get(name, name)
             if name not in REGISTRY:
-                raise UnknownNameError(f"--only: unknown figure '{name}'{suggest(name, REGISTRY)} "
-                                       f"(figures: {', '.join(REGISTRY)})")
+                hint = suggest(name, REGISTRY) or (f"; did you mean '{by_module[name]}'?" if name in by_module else "")
+                raise UnknownNameError(f"--only: unknown figure '{name}'{hint} (figures: {', '.join(REGISTRY)})")
             wanted.add(name)
     return [s for s in _SPECS if s.name in wanted]
 
@@ -251,7 +285,8 @@ def _input_files(spec: FigureSpec, network: Network) -> dict[str, str]:
 
 
 def _code_hash(spec: FigureSpec) -> str:
-    parts = [(_FIG_DIR / f"{spec.module}.py"), _FIG_DIR / "_common.py", _FIG_DIR / "style.py", Path(__file__)]
+    parts = [_ANALYSIS_DIR / f"{spec.module}.py", _ANALYSIS_DIR / "runs.py", _FIG_DIR / f"{spec.module}.py",
+             _FIG_DIR / "labels.py", _FIG_DIR / "style.py", _FIG_DIR.parent / "readouts.py", Path(__file__)]
     return _sha(b"".join(p.read_bytes() for p in parts if p.is_file()))[:16]
 
 

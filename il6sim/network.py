@@ -277,16 +277,25 @@ class Network:
         return tuple(s for s in self.species if s.kind == kind)
 
     # ----- transforms ----------------------------------------------------------------------
-    def with_parameters(self, values: Mapping[str, float]) -> Network:
-        """Return a copy with parameter values replaced (core units).
+    def with_parameters(self, values: Mapping[str, float | str]) -> Network:
+        """Return a copy with parameter values replaced.
+
+        A number is in the parameter's core unit; a string carries its unit (``"0.5 1/d"``) and must
+        have the parameter's dimension (:func:`il6sim.units.convert_parameter`).
 
         >>> from il6sim.network import _tiny
         >>> _tiny().with_parameters({"k": 2.0}).get_parameter("k").value
         2.0
+        >>> _tiny().with_parameters({"k": "1 1/min"}).get_parameter("k").value
+        60.0
         """
-        for pid in values:
-            self.get_parameter(pid)
-        params = tuple(replace(p, value=float(values[p.id])) if p.id in values else p for p in self.parameters)
+        from .units import convert_parameter
+
+        new: dict[str, float] = {}
+        for pid, v in values.items():
+            unit = self.get_parameter(pid).unit  # unknown names are refused, with suggestions
+            new[pid] = convert_parameter(pid, unit, v) if isinstance(v, str) else float(v)
+        params = tuple(replace(p, value=new[p.id]) if p.id in new else p for p in self.parameters)
         return replace(self, parameters=params)
 
     def with_initial(self, values: Mapping[str, float]) -> Network:

@@ -5,7 +5,15 @@ times and applies events between pieces. Everything here is in core units (h, nM
 unit-aware builders (drug doses in mg, scenario files) convert before they get here.
 
 An output at the time of an event shows the state *after* the event; an event at t = 0 is applied
-once, before the first output.
+once, before the first output. A time given twice in the output times (``t_eval`` of
+:func:`il6sim.simulate`, ``t_out`` of :func:`il6sim.batch.run_batch`) shows at its first occurrence
+the state just *before* the events at that time (the left limit: a trough before a dose) and at the
+second the state after them; where nothing happens at that time both are equal, and further
+occurrences show the state after. Events after the last output time are not applied (``simulate``
+refuses them unless ``events_beyond_end="ignore"``); events at the last output time are. At equal
+times, parameter changes come first, then doses, then infusions (:meth:`Protocol.sorted_events`).
+Both solver backends and batches follow these rules through one lowering,
+:func:`il6sim.lowering.lower_protocol`.
 
 >>> p = Protocol((AddConcentration(24.0, "a", 1.5), SetParameter(48.0, "k", 0.0)))
 >>> [e.time_h for e in p.sorted_events()]

@@ -50,7 +50,7 @@ from .protocol import Protocol
 from .results import Result
 from .scenario import Scenario, load_scenario
 from .tomlsource import TomlSource, check_keys, read_toml
-from .units import MASS, convert, parse_quantity, parse_time
+from .units import MASS, cancelled_ratio, convert, parse_quantity, parse_time
 
 __all__ = ["Run", "build_run", "parse_regimen", "parse_weight"]
 
@@ -96,10 +96,16 @@ class Run:
 
 
 def parse_weight(text: str | float) -> float:
-    """Body weight in kg from ``"80kg"``, ``"80 kg"`` or a bare number of kg."""
+    """Body weight in kg from ``"80kg"``, ``"80 kg"`` or a bare number of kg.
+
+    Any unit must be a mass: ``"80 %"`` or ``"80 mg/kg"`` is refused, not read as kg.
+    """
     try:
-        q = parse_quantity(text if not isinstance(text, (int, float)) else float(text), None)
-        kg = q.value if q.dims == (0, 0, 0, 0, 0) else convert(q, MASS, what=f"weight '{text}'") / 1e3
+        q = parse_quantity(text if not isinstance(text, (int, float)) else float(text), None, allow_ratio=True)
+        kind = cancelled_ratio(q.unit)
+        if kind is not None:
+            raise UnitError(f"weight '{text}': '{q.unit}' is {kind}, not a body weight; write e.g. '80 kg'")
+        kg = q.value if not q.unit else convert(q, MASS, what=f"weight '{text}'") / 1e3
     except UnitError as exc:
         raise UnitError(f"--weight: {exc}") from None
     if not (1.0 <= kg <= 500.0):
@@ -131,6 +137,7 @@ def _dose_from_group(group: Mapping[str, Any], drug: Drug) -> Dose:
         raise ProtocolError(f"--drug {group['drug']}: --count must be at least 1, got {count}")
     if count > MAX_DOSES:
         raise ProtocolError(f"--drug {group['drug']}: --count must be at most {MAX_DOSES}, got {count}")
+    _check_every_count(group, count)
     amount = group.get("dose", base.amount if base else None)
     if amount is None:
         raise ProtocolError(f"--drug {group['drug']}: give --dose (the drug file has no standard dose)")
@@ -140,6 +147,20 @@ def _dose_from_group(group: Mapping[str, Any], drug: Drug) -> Dose:
     if route == "sc":
         infusion = None
     return Dose(drug.id, str(amount), route, at, every, count, infusion)
+
+
+def _check_every_count(group: Mapping[str, Any], count: int) -> None:
+    """``--every`` and ``--count`` go together: one without the other would silently mean one dose.
+
+    Only what the group itself gives counts: a drug's standard regimen brings its own interval and count.
+    """
+    name = group["drug"]
+    if "every" in group and "count" not in group:
+        raise ProtocolError(f"--drug {name}: --every {group['every']} without --count gives a single dose; "
+                            "add --count N (doses in all, the first at --at)")
+    if "count" in group and "every" not in group and count > 1:
+        raise ProtocolError(f"--drug {name}: --count {group['count']} without --every; add --every TIME "
+                            "(the interval between doses, e.g. --every 14d)")
 
 
 def _regimen_groups(path: str | Path) -> tuple[list[dict[str, Any]], str | None]:
@@ -178,6 +199,12 @@ def parse_regimen(src: TomlSource) -> tuple[list[dict[str, Any]], str | None]:
         if "count" in d and (isinstance(d["count"], bool) or not isinstance(d["count"], int)
                              or not 1 <= d["count"] <= MAX_DOSES):
             raise src.error(where, "count", f"must be a whole number from 1 to {MAX_DOSES}, got {d['count']!r}")
+        if "every" in d and "count" not in d:
+            raise src.error(where, "every", "without count gives a single dose; add count = N (doses in all, "
+                                            "the first at 'at') to this [[doses]] table")
+        if "count" in d and d["count"] > 1 and "every" not in d:
+            raise src.error(where, "count", f"count = {d['count']} without every; add every = \"14 d\" (the "
+                                            "interval between doses) to this [[doses]] table")
         for key, unit in (("at", "h"), ("every", "d"), ("infusion", "h")):
             if key in d:
                 try:

@@ -998,7 +998,7 @@ def to_sbml(network: Network, path: str | Path, protocol: Protocol | None = None
     >>> pathlib.Path(path).read_text().splitlines()[1]
     '<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2">'
     """
-    from .results import atomic_write
+    from .fileio import atomic_write
 
     text = to_sbml_string(network, protocol)
     atomic_write(path, text.encode("utf-8"))  # a failed write leaves no half-written file

@@ -24,7 +24,16 @@ from .network import Network
 from .protocol import AddConcentration, Event, Infusion, Protocol, SetParameter
 from .shipped import resolve
 from .tomlsource import TomlSource, check_keys, read_toml
-from .units import CONCENTRATION, Dims, Quantity, convert, parse_quantity, parse_time, parse_unit
+from .units import (
+    CONCENTRATION,
+    Dims,
+    Quantity,
+    convert,
+    convert_parameter,
+    parse_quantity,
+    parse_time,
+    parse_unit,
+)
 
 __all__ = ["Scenario", "convert_parameter_value", "load_scenario", "parse_scenario"]
 
@@ -50,16 +59,16 @@ def parameter_dims(network: Network, pid: str) -> Dims:
 
 
 def convert_parameter_value(network: Network, pid: str, value: str | float) -> float:
-    """Convert a user value (``"0.5 1/h"``, or a bare number in core units) for parameter ``pid``."""
-    network.get_parameter(pid)
-    q = parse_quantity(value)
-    if isinstance(value, (int, float)) or q.dims == (0, 0, 0, 0, 0):
-        out = q.value
-    else:
-        out = convert(q, parameter_dims(network, pid), what=f"value for {pid}")
-    if not math.isfinite(out) or out < 0:
-        raise UnitError(f"value for {pid} must be finite and >= 0, got {value!r}")
-    return out
+    """Convert a user value (``"0.5 1/h"``, or a bare number in core units) for parameter ``pid``.
+
+    The rules are :func:`il6sim.units.convert_parameter`'s (the model layer calls it directly): a
+    unit must have the parameter's dimension; ``mg/kg`` and other cancelling units are refused.
+
+    >>> from il6sim.network import _tiny
+    >>> convert_parameter_value(_tiny(), "k", "1 1/min")
+    60.0
+    """
+    return convert_parameter(pid, network.get_parameter(pid).unit, value)
 
 
 def _concentration(network: Network, sid: str, q: Quantity) -> float:

@@ -449,10 +449,18 @@ def _factor_name(f: Any) -> str:
 
 
 def _resolve_metric(spec: Any, metric: str) -> int:
+    from .readouts import ReadoutError, canonical_name
+
     names = tuple(spec.metric_names)
     if metric in names:
         return names.index(metric)
-    matches = [j for j, m in enumerate(names) if m.split(":")[0] == metric]  # bare metric, one observable
+    try:
+        canon = canonical_name(metric)
+    except ReadoutError:
+        canon = metric
+    if canon in names:
+        return names.index(canon)
+    matches = [j for j, m in enumerate(names) if m.rsplit(":", 1)[0] == canon]  # bare metric, one observable
     if len(matches) == 1:
         return matches[0]
     hint = suggest(metric, names) or f" (valid: {', '.join(names)})"
@@ -510,7 +518,7 @@ def sobol_sensitivity(spec: Any, metric: str, n_base: int = 256, seed: int | Non
     >>> res.factor_names, res.n_evaluations
     (('k_il6_infl', 'k_crp_deg'), 32)
     """
-    from .sweeps import SweepSpec, _Runner, load_sweep_spec, spec_from_dict
+    from .sweeps import SweepEngine, SweepSpec, load_sweep_spec, spec_from_dict
 
     if isinstance(spec, SweepSpec):
         sp = spec
@@ -537,7 +545,7 @@ def sobol_sensitivity(spec: Any, metric: str, n_base: int = 256, seed: int | Non
     names = tuple(_factor_name(f) for f in sp.factors)
     d = len(names)
     values = factor_values(sp, saltelli_design(d, n_base, seed=seed))  # validated before any solving
-    runner = _Runner(sp)
+    runner = SweepEngine(sp)
     n_rows = len(values)
     y = np.full(n_rows, np.nan)
     status = np.zeros(n_rows, dtype=np.int64)

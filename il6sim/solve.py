@@ -6,8 +6,11 @@ method on the network's equations with each conserved moiety held at its initial
 analytic Jacobian, conservation rows replacing their pivot species), falling back to integration
 when Newton does not converge.
 
-Outputs at an event time show the state after the event. Integration steps never depend on the
-output grid (``t_eval`` only selects where the solution is reported).
+Every backend gets its segments from one lowering (:func:`il6sim.lowering.lower_protocol`, shared with
+:func:`il6sim.batch.run_batch`). Outputs at an event time show the state after the event; a time
+given twice in ``t_eval`` shows the state just before the events there, then the state after them.
+Integration steps never depend on the output grid (``t_eval`` only selects where the solution is
+reported).
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ from typing import Protocol as TypingProtocol
 
 import numpy as np
 
-from . import __version__
 from ._jitsolve import JitBackend
 from ._kernels import jacobian as _jac_kernel
 from ._kernels import rhs as _rhs_kernel
+from ._version import __version__
 from .compiled import CompiledNetwork, compile_network
 from .errors import ProtocolError, SolverError, UnknownNameError, suggest
+from .lowering import lower_protocol
 from .network import Network
-from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetParameter
+from .protocol import Protocol
 from .results import Result, SteadyState
 
 __all__ = ["DEFAULT_SOLVER", "SOLVERS", "SolverOptions", "as_compiled", "simulate", "steady_state"]
@@ -122,6 +126,10 @@ class ScipyBackend(Backend):
         return ys[: len(t_out)], ys[-1].copy(), stats, None
 
 
+#: Solver backends by name, for ``simulate(..., solver=NAME)``.
+#:
+#: ``"scipy"`` is the reference (BDF, Radau, LSODA fed the numba right-hand side and analytic
+#: Jacobian); ``"jit"`` runs Rodas5P/Rodas4 inside numba.
 SOLVERS: dict[str, Backend] = {"scipy": ScipyBackend(), "jit": JitBackend()}
 #: The backend ``simulate`` uses when neither ``solver`` nor a method of another backend is named:
 #: the jitted Rosenbrock integrator, which agrees with the scipy reference to 1e-4 relative on every
@@ -181,23 +189,16 @@ def _initial_state(cn: CompiledNetwork, initial: Any, p: np.ndarray) -> np.ndarr
     return x
 
 
-def _check_protocol(cn: CompiledNetwork, protocol: Protocol, t_end: float, beyond_end: str) -> list:
-    events = []
+def _check_events_beyond_end(protocol: Protocol, t_end: float, beyond_end: str) -> None:
+    """Raise on the first event after ``t_end`` unless ``beyond_end == "ignore"`` (the lowering drops them)."""
+    if beyond_end == "ignore":
+        return
     for e in protocol.sorted_events():
-        if isinstance(e, (AddConcentration, Infusion)):
-            cn.index_of_species(e.species)
-        else:
-            if e.name not in cn.parameter_index:
-                raise UnknownNameError(f"protocol sets unknown parameter '{e.name}'{suggest(e.name, cn.parameter_ids)}")
         if e.time_h > t_end:
-            if beyond_end == "error":
-                raise ProtocolError(
-                    f"{type(e).__name__} of '{getattr(e, 'species', getattr(e, 'name', ''))}' at {e.time_h:g} h "
-                    f"is after the end of the simulation ({t_end:g} h); simulate longer or move the event"
-                )
-            continue
-        events.append(e)
-    return events
+            raise ProtocolError(
+                f"{type(e).__name__} of '{getattr(e, 'species', getattr(e, 'name', ''))}' at {e.time_h:g} h "
+                f"is after the end of the simulation ({t_end:g} h); simulate longer or move the event"
+            )
 
 
 def simulate(
@@ -220,8 +221,13 @@ def simulate(
     Parameters
     ----------
     model : Network, CompiledNetwork, shipped model name or path to a model file.
-    t_eval : increasing output times in hours, all >= 0; integration starts at t = 0.
-    parameters : name → value overrides in core units (nM, h).
+    t_eval : non-decreasing output times in hours, all >= 0; integration starts at t = 0. An
+        output at the time of an event shows the state after the event (an event at t = 0 is
+        applied once, before the first output). A time given twice (e.g. ``[..., 24, 24, ...]``
+        for a trough before a dose at 24 h) shows at its first occurrence the state just before
+        the events at that time (the left limit) and at the second the state after them; where
+        nothing happens at that time both are equal. Extra output times never change the others.
+    parameters : name → value overrides: numbers in core units (nM, h), or strings with a unit (``"0.05 nM/h"``).
     protocol : events (doses, infusions, parameter changes) applied at fixed times.
     initial : None (the file's initial values), ``"steady"`` (the steady state at these
         parameters), a SteadyState, a species → nM mapping (others from the file), or an array.
@@ -258,74 +264,46 @@ def simulate(
     if t_out[0] < 0:
         raise SolverError(f"t_eval starts at {t_out[0]:g} h; simulations start at t = 0, so times must be >= 0")
     if np.any(np.diff(t_out) < 0):
-        raise SolverError("t_eval must be increasing")
+        raise SolverError("t_eval must be non-decreasing (a time may appear twice: before and after its events)")
     if events_beyond_end not in ("error", "ignore"):
         raise SolverError("events_beyond_end must be 'error' or 'ignore'")
     protocol = protocol or Protocol()
     p = cn.parameter_vector(parameters)
     y = _initial_state(cn, initial, p)
     t_end = float(t_out[-1])
-    events = _check_protocol(cn, protocol, t_end, events_beyond_end)
-
-    # Split points: every event time (and infusion stop) within (0, t_end].
-    stops = sorted({t for t in protocol.change_times() if 0.0 < t < t_end} | {t_end})
-    pending = list(events)
-    infusions: list[Infusion] = []
-    u = np.zeros(cn.n_species)
+    # One lowering for every backend (and for batches): segments, jumps, inputs, parameter changes
+    # and which outputs each segment reports (il6sim.lowering has the rules).
+    seg = lower_protocol(protocol, t_out, parameter_index=cn.parameter_index, species_index=cn.species_index,
+                         n_species=cn.n_species)
+    _check_events_beyond_end(protocol, t_end, events_beyond_end)
     out = np.full((t_out.size, cn.n_species), np.nan)
     stats = {"nfev": 0, "njev": 0, "nlu": 0, "segments": 0}
     status, message = "success", "integration successful"
-    t = 0.0
     k = cn.rate_constants(p)
-
-    def apply_events_at(now: float) -> None:
-        nonlocal k, u
-        changed_p = False
-        while pending and pending[0].time_h <= now:
-            e = pending.pop(0)
-            if isinstance(e, SetParameter):
-                p[cn.parameter_index[e.name]] = e.value
-                changed_p = True
-            elif isinstance(e, ScaleParameter):
-                p[cn.parameter_index[e.name]] *= e.factor
-                changed_p = True
-            elif isinstance(e, AddConcentration):
-                y[cn.index_of_species(e.species)] += e.delta_nM
-            elif isinstance(e, Infusion):
-                infusions.append(e)
-        if changed_p:
+    for g in range(seg.n_segments):
+        t0, t1 = float(seg.t[g]), float(seg.t[g + 1])
+        y = y + seg.jump[g]
+        for change in seg.parameter_changes[g]:
+            p[change.index] = p[change.index] * change.value if change.scale else change.value
+        if seg.parameter_changes[g]:
             k = cn.rate_constants(p)
-        u = np.zeros(cn.n_species)
-        for inf in infusions:
-            if inf.start_h <= now < inf.stop_h:
-                u[cn.index_of_species(inf.species)] += inf.rate_nM_per_h
-
-    apply_events_at(0.0)
-    i_out = 0
-    while i_out < t_out.size and t_out[i_out] == 0.0:
-        out[i_out] = y
-        i_out += 1
-    for stop in stops:
-        if stop <= t:
-            continue
-        j = i_out
-        while j < t_out.size and t_out[j] < stop:
-            j += 1
-        ys, y_end, seg_stats, error = backend.advance(cn, k, u, t, stop, y, t_out[i_out:j], options)
+        i, hi = int(seg.lo[g]), int(seg.hi[g])
+        while i < hi and t_out[i] <= t0:  # outputs at a segment's start show the state after its events
+            out[i] = y
+            i += 1
+        if t1 <= t0:
+            continue  # a zero-length segment only applies its events
+        # Repeated times are integrated to once (scipy wants strictly increasing t_eval).
+        times, where = np.unique(t_out[i:hi], return_inverse=True)
+        ys, y_end, seg_stats, error = backend.advance(cn, k, seg.u[g], t0, t1, y, times, options)
         for key, val in seg_stats.items():
             stats[key] = stats.get(key, 0) + val
         stats["segments"] += 1
         if error is not None:
             status, message = "failed", error
             break
-        out[i_out:j] = ys
-        i_out = j
+        out[i:hi] = ys[where]
         y = y_end
-        t = stop
-        apply_events_at(t)  # an output at an event time shows the state after the event
-        while i_out < t_out.size and t_out[i_out] == t:
-            out[i_out] = y
-            i_out += 1
     if status == "success":
         finite = np.isfinite(out)
         if not finite.all():
@@ -339,14 +317,15 @@ def simulate(
                            f"{', '.join(negative[:5])} (tighten rtol/atol)")
     if status != "success" and throw:
         raise SolverError(f"simulation of '{cn.network.name}' failed: {message}")
+    p_given = cn.parameter_vector(parameters)  # overrides in core units (unit strings converted)
     provenance = {
         "il6sim_version": __version__,
         "model": cn.network.name,
         "model_file": cn.network.source_file,
         "network_hash": cn.content_hash,
         "metadata": dict(cn.network.metadata),
-        "parameters": {name: float(v) for name, v in zip(cn.parameter_ids, cn.parameter_vector(parameters))},
-        "parameter_overrides": {k_: float(v) for k_, v in (parameters or {}).items()},
+        "parameters": {name: float(v) for name, v in zip(cn.parameter_ids, p_given)},
+        "parameter_overrides": {k_: float(p_given[cn.parameter_index[k_]]) for k_ in (parameters or {})},
         "initial": initial if isinstance(initial, str) or initial is None else "given",
         "protocol": protocol.to_dicts(),
         "solver_options": options.as_dict(),

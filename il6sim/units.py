@@ -5,6 +5,12 @@ constants in 1/h and second-order ones in 1/(nM·h). A quantity is a value in co
 dimension vector over (amount, volume, time, mass, cell). Mass and amount are linked only through a
 molecular weight, which the caller supplies (:func:`convert`).
 
+A number without a unit is a pure number; callers read it in their own core unit (a time in hours,
+a parameter in the unit it is stored in). A unit whose dimensions cancel although it names
+dimensioned units, such as ``mg/kg`` (a dose per body weight) or ``nM/nM``, is *not* a pure number:
+:func:`parse_quantity` refuses it unless the caller asks for it (``allow_ratio=True``) to say what it
+expected instead. Only ``1`` and ``%`` are explicitly dimensionless units.
+
 >>> q = parse_quantity("0.384 1/(nM*h)")
 >>> round(q.value, 6), format_dims(q.dims)
 (0.384, '1/(nM*h)')
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UnitError
@@ -32,7 +38,10 @@ __all__ = [
     "VOLUME",
     "Dims",
     "Quantity",
+    "cancelled_ratio",
     "convert",
+    "convert_parameter",
+    "describe_quantity",
     "format_dims",
     "parse_quantity",
     "parse_time",
@@ -121,10 +130,15 @@ _TOKEN = re.compile(r"\s*(\(|\)|\*|·|/|\^|[-+]?\d+(?:\.\d+)?|[A-Za-zµμ%]+)")
 
 @dataclass(frozen=True)
 class Quantity:
-    """A value in core units (nmol, l, h, g, cell) with its dimension vector."""
+    """A value in core units (nmol, l, h, g, cell) with its dimension vector.
+
+    ``unit`` is the unit as the user wrote it (empty for a bare number); it does not take part in
+    comparisons.
+    """
 
     value: float
     dims: Dims
+    unit: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         unit = format_dims(self.dims)
@@ -243,15 +257,21 @@ def parse_unit(text: str) -> tuple[float, Dims]:
     return _UnitParser(text).parse()
 
 
-def parse_quantity(text: str | float | int, unit: str | None = None) -> Quantity:
+def parse_quantity(text: str | float | int, unit: str | None = None, *, allow_ratio: bool = False) -> Quantity:
     """Parse ``"<number> <unit>"`` (or a number plus a separate unit) into core units.
 
-    A bare number is dimensionless.
+    A bare number is dimensionless. A unit whose dimensions cancel (``mg/kg``, ``nM/nM``) is refused,
+    as it is no pure number either, unless ``allow_ratio`` (then the caller must check
+    :func:`cancelled_ratio` of ``.unit`` itself).
 
     >>> parse_quantity("3 d").value
     72.0
     >>> parse_quantity(5, "pg/ml").dims == (0, -1, 0, 1, 0)
     True
+    >>> parse_quantity("2 mg/kg")
+    Traceback (most recent call last):
+    ...
+    il6sim.errors.UnitError: '2 mg/kg': 'mg/kg' is a dose per body weight (mass per mass), not a pure number (its units cancel); give the value in the unit the quantity needs, or a bare number
     """
     if isinstance(text, bool):
         raise UnitError(f"expected a number with a unit, got {text!r}")
@@ -274,7 +294,44 @@ def parse_quantity(text: str | float | int, unit: str | None = None) -> Quantity
     if not rest:
         return Quantity(number, DIMENSIONLESS)
     factor, dims = parse_unit(rest)
-    return Quantity(number * factor, dims)
+    if not allow_ratio:
+        kind = cancelled_ratio(rest)
+        if kind is not None:
+            raise UnitError(f"'{_short(str(text))}': '{_short(rest)}' is {kind}, not a pure number (its units cancel); "
+                            "give the value in the unit the quantity needs, or a bare number")
+    return Quantity(number * factor, dims, rest)
+
+
+_DIM_WORDS = ("amount", "volume", "time", "mass", "cell count")
+
+
+def cancelled_ratio(unit: str) -> str | None:
+    """Say what a unit is whose dimensions cancel although it names dimensioned units.
+
+    ``None`` for an empty unit, a unit with a dimension, and the explicitly dimensionless ``1`` and ``%``.
+
+    >>> cancelled_ratio("mg/kg")
+    'a dose per body weight (mass per mass)'
+    >>> cancelled_ratio("nM/nM")
+    'a ratio of like units (amount and volume cancel)'
+    >>> cancelled_ratio("%") is None and cancelled_ratio("nM/h") is None
+    True
+    """
+    if not isinstance(unit, str) or not unit.strip():
+        return None
+    _, dims = parse_unit(unit)
+    if not _close(dims, DIMENSIONLESS):
+        return None
+    seen = [False] * len(_DIM_WORDS)
+    for tok in _tokenize(unit):
+        for i, d in enumerate(_TOKENS.get(tok, (1.0, DIMENSIONLESS))[1]):
+            seen[i] = seen[i] or d != 0
+    names = [w for w, s in zip(_DIM_WORDS, seen) if s]
+    if not names:
+        return None
+    if names == ["mass"]:
+        return "a dose per body weight (mass per mass)"
+    return f"a ratio of like units ({' and '.join(names)} {'cancels' if len(names) == 1 else 'cancel'})"
 
 
 def convert(q: Quantity, target: Dims, *, mw: Quantity | float | None = None, what: str | None = None) -> float:
@@ -310,6 +367,90 @@ def _close(a: Dims, b: Dims) -> bool:
 def rate_constant_dims(order: float) -> Dims:
     """Dimension of a mass-action rate constant whose reactant orders add up to ``order``."""
     return (1 - order, -(1 - order), -1, 0, 0)
+
+
+_QUANTITY_WORDS: dict[Dims, str] = {
+    DIMENSIONLESS: "a pure number",
+    AMOUNT: "an amount",
+    VOLUME: "a volume",
+    TIME: "a time",
+    MASS: "a mass",
+    CONCENTRATION: "a concentration",
+    MOLAR_MASS: "a molar mass",
+    (0, -1, 0, 1, 0): "a mass concentration",
+    (1, -1, -1, 0, 0): "a concentration per time",
+    (0, -1, -1, 1, 0): "a mass concentration per time",
+    (0, 0, -1, 0, 0): "a first-order rate (per time)",
+    (-1, 1, -1, 0, 0): "a second-order rate constant (per concentration per time)",
+    (-2, 2, -1, 0, 0): "a third-order rate constant (per concentration squared per time)",
+    (1, 0, -1, 0, 0): "an amount per time",
+    (0, 0, -1, 1, 0): "a mass per time",
+    (1, 0, 0, 0, -1): "an amount per cell",
+    (0, 0, 0, 0, 1): "a number of cells",
+}
+
+
+def describe_quantity(dims: Dims) -> str:
+    """The kind of quantity a dimension vector is, in words with an article.
+
+    >>> describe_quantity((1, -1, -1, 0, 0)), describe_quantity((0, 0, 2, 0, 0))
+    ('a concentration per time', 'a quantity in h^2')
+    """
+    for named, words in _QUANTITY_WORDS.items():
+        if _close(dims, named):
+            return words
+    return f"a quantity in {format_dims(dims)}"
+
+
+def convert_parameter(pid: str, core_unit: str, value: str | float) -> float:
+    """A user's value for parameter ``pid``, stored in ``core_unit``, in core units.
+
+    A bare number (no unit) is read in the core unit. A value with a unit must have the parameter's
+    dimension (``"0.5 1/d"`` for a ``1/h`` parameter); a pure number with an explicit unit (``"50 %"``,
+    ``"0.5 1"``) only fits a dimensionless parameter, and a unit whose dimensions cancel (``mg/kg``,
+    a dose per body weight) fits none. Parameters are molar, so mass units (``pg/ml``) are refused:
+    there is no molecular weight to convert with. The value must be finite and >= 0.
+
+    >>> round(convert_parameter("k_il6_basal", "nM/h", "1.2 nM/d"), 12)
+    0.05
+    >>> convert_parameter("k_il6_basal", "nM/h", 0.05)
+    0.05
+    >>> convert_parameter("k_il6_basal", "nM/h", "2 mg/kg")
+    Traceback (most recent call last):
+    ...
+    il6sim.errors.UnitError: k_il6_basal expects a concentration per time such as 'nM/h'; 'mg/kg' is a dose per body weight (mass per mass), not a concentration per time: write the value in nM/h, or as a bare number (read as nM/h)
+    """
+    target = parse_unit(core_unit)[1] if core_unit and core_unit.strip() not in ("", "1") else DIMENSIONLESS
+    q = parse_quantity(value, allow_ratio=True)
+    if not q.unit:
+        out = q.value
+    elif _close(q.dims, DIMENSIONLESS):
+        kind = cancelled_ratio(q.unit)
+        if kind is not None or not _close(target, DIMENSIONLESS):
+            raise UnitError(_wrong_dimension(pid, target, q, kind or "a pure number"))
+        out = q.value
+    else:
+        try:
+            out = convert(q, target, what=f"value for {pid}")
+        except UnitError:
+            raise UnitError(_wrong_dimension(pid, target, q, describe_quantity(q.dims))) from None
+    if not math.isfinite(out) or out < 0:
+        raise UnitError(f"value for {pid} must be finite and >= 0, got {value!r}")
+    return out
+
+
+def _wrong_dimension(pid: str, target: Dims, q: Quantity, kind: str) -> str:
+    """One line: what ``pid`` expects, what the unit of ``q`` is instead, and how to write it."""
+    want = describe_quantity(target)
+    if _close(target, DIMENSIONLESS):
+        return f"{pid} expects a pure number (no unit); '{_short(q.unit)}' is {kind}: write a bare number"
+    core = format_dims(target)
+    hint = ""
+    diff = _add(target, q.dims, -1)
+    if diff[0] != 0 and math.isclose(diff[3], -diff[0]) and all(abs(x) < 1e-12 for x in (diff[1], diff[2], diff[4])):
+        hint = " (parameters are molar: convert mass with the molecular weight)"
+    return (f"{pid} expects {want} such as '{core}'; '{_short(q.unit)}' is {kind}, not {want}: "
+            f"write the value in {core}{hint}, or as a bare number (read as {core})")
 
 
 def describe_dims(dims: Dims) -> str:
@@ -355,8 +496,12 @@ def parse_time(value: Any, default_unit: str = "h") -> float:
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise UnitError(f"time must be a number with a unit such as '12h' or '3d', got {value!r}")
-    q = parse_quantity(value)
-    if q.dims == (0, 0, 0, 0, 0):
+    q = parse_quantity(value, allow_ratio=True)
+    kind = cancelled_ratio(q.unit)
+    if kind is not None:
+        raise UnitError(f"time '{_short(str(value))}': '{_short(q.unit)}' is {kind}, not a time; "
+                        "write e.g. '12h' or '3d'")
+    if not q.unit:  # a bare number; an explicit '1' or '%' is no time
         q = parse_quantity(q.value, default_unit)
     hours = convert(q, TIME, what="time")
     if not math.isfinite(hours):

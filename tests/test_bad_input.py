@@ -204,6 +204,10 @@ CASES: list[Case] = [
          {"s.toml": sub(COVID, 'name = "covid_severe"', 'name = ["covid_severe"]')}),
     Case("scenario-shell-code", S, r"s\.toml:\d+: \[\[events\]\] #1 set: .* does not start with a number",
          {"s.toml": COVID + f'\n[[events]]\nat = "1 d"\nset = {{ k_infl_deg = "{SH}" }}\n'}, hostile=True),
+    Case("scenario-parameter-dose-per-weight", S,
+         r"s\.toml:\d+: \[parameters\] k_infl_deg: k_infl_deg expects a first-order rate \(per time\) such as '1/h'; "
+         r"'mg/kg' is a dose per body weight",
+         {"s.toml": sub(COVID, 'k_infl_deg = "0.0289 1/h"', 'k_infl_deg = "0.0289 mg/kg"')}),
     Case("scenario-unknown-name", (*SIM, "--scenario", "covid_sever"),
          r"unknown scenario 'covid_sever'; did you mean 'covid_severe'"),
     # ----- regimen files -----------------------------------------------------------------------
@@ -211,6 +215,18 @@ CASES: list[Case] = [
          {"r.toml": REGIMEN + 'count = 1000000000\nevery = "1 h"\n'}),
     Case("regimen-dose-1e308", R, r"r\.toml:5: \[\[doses\]\] #1 dose: dose '1e308 mg' .*refused as typos",
          {"r.toml": sub(REGIMEN, 'dose = "8 mg/kg"', 'dose = "1e308 mg"')}),
+    Case("regimen-dose-unit", R, r"r\.toml:5: \[\[doses\]\] #1 dose: dose '2 nM/h' must be a mass \(mg\), a mass per body "
+         r"weight \(mg/kg\) or an amount \(nmol\)", {"r.toml": sub(REGIMEN, 'dose = "8 mg/kg"', 'dose = "2 nM/h"')}),
+    Case("regimen-every-without-count", R,
+         r"r\.toml:7: \[\[doses\]\] #1 every: without count gives a single dose; add count = N",
+         {"r.toml": REGIMEN + 'every = "14 d"\n'}),
+    Case("regimen-count-without-every", R,
+         r"r\.toml:7: \[\[doses\]\] #1 count: count = 3 without every; add every = \"14 d\"",
+         {"r.toml": REGIMEN + "count = 3\n"}),
+    Case("regimen-at-dose-per-weight", R, r"r\.toml:6: \[\[doses\]\] #1 at: time '1 mg/kg': .* not a time",
+         {"r.toml": sub(REGIMEN, 'at = "1 d"', 'at = "1 mg/kg"')}),
+    Case("regimen-weight-dose-per-weight", R, r"r\.toml:2: \[regimen\] weight: .*'mg/kg' is a dose per body weight",
+         {"r.toml": sub(REGIMEN, 'weight = "80 kg"', 'weight = "80 mg/kg"')}),
     Case("regimen-unknown-drug", R, r"r\.toml:3: \[\[doses\]\] #1: unknown drug 'tocilizumabb'; did you mean",
          {"r.toml": sub(REGIMEN, 'drug = "tocilizumab"', 'drug = "tocilizumabb"')}),
     Case("regimen-weight-unit", R, r"r\.toml:2: \[regimen\] weight: .*expected mass",
@@ -228,8 +244,18 @@ CASES: list[Case] = [
          {"sw.toml": sub(SWEEP, "rows = 2", "rows = -1")}),
     Case("sweep-sampler", SW, r"sw\.toml:\d+: \[\[factors\]\] #1 sampler: unknown sampler 'unifrm'; did you mean 'uniform'",
          {"sw.toml": sub(SWEEP, 'sampler = "uniform"', 'sampler = "unifrm"')}),
-    Case("sweep-wrong-unit", SW, r"sw\.toml:\d+: \[\[factors\]\] #1 low: .*expected nM/h",
+    Case("sweep-wrong-unit", SW, r"sw\.toml:\d+: \[\[factors\]\] #1 low: k_il6_basal expects a concentration per time",
          {"sw.toml": sub(SWEEP, 'low = "0.001 nM/h"', 'low = "0.001 nM"')}),
+    Case("sweep-low-dose-per-weight", SW,
+         r"sw\.toml:\d+: \[\[factors\]\] #1 low: k_il6_basal expects .*'mg/kg' is a dose per body weight",
+         {"sw.toml": sub(SWEEP, 'low = "0.001 nM/h"', 'low = "0.001 mg/kg"')}),
+    Case("sweep-grid-dose-per-weight", SW,
+         r"sw\.toml:\d+: \[\[factors\]\] #1 grid: k_il6_basal expects a concentration per time such as 'nM/h'; "
+         r"'mg/kg' is a dose per body weight",
+         {"sw.toml": sub(SWEEP, 'sampler = "uniform"\nlow = "0.001 nM/h"\nhigh = "0.01 nM/h"\n',
+                         'grid = ["0.05 nM/h", "2 mg/kg"]\n')}),
+    Case("sweep-weight-dose-per-weight", SW, r"sw\.toml:\d+: \[sweep\] weight: .*'mg/kg' is a dose per body weight",
+         {"sw.toml": sub(SWEEP, "rows = 2\n", 'rows = 2\nweight = "70 mg/kg"\n')}),
     Case("sweep-step-1e400", SW, r"sw\.toml:4: \[sweep\] step: time must be finite",
          {"sw.toml": sub(SWEEP, 'step = "12 h"', 'step = "1e400 h"')}),
     Case("sweep-observable", SW, r"sw\.toml:\d+: \[sweep\] observables: unknown observable 'il6_fre_pg_ml'; did you mean",
@@ -256,7 +282,15 @@ CASES: list[Case] = [
     Case("opt-step-tiny", ("simulate", "--step", "1e-300", "--out", "{out}/o.csv"), r"more than 1,000,000 output rows"),
     Case("opt-set-negative", (*SIM, "--set", "k_il6_basal=-1"), r"--set k_il6_basal: .*must be finite and >= 0"),
     Case("opt-set-inf", (*SIM, "--set", "k_il6_basal=inf"), r"--set k_il6_basal: .*must be finite and >= 0"),
-    Case("opt-set-unit", (*SIM, "--set", "k_il6_basal=1 nM"), r"--set k_il6_basal: .*dimension concentration"),
+    Case("opt-set-unit", (*SIM, "--set", "k_il6_basal=1 nM"),
+         r"--set: k_il6_basal expects a concentration per time such as 'nM/h'; 'nM' is a concentration"),
+    Case("opt-set-dose-per-weight", (*SIM, "--set", "k_il6_basal=2 mg/kg"),
+         r"--set: k_il6_basal expects a concentration per time such as 'nM/h'; 'mg/kg' is a dose per body weight "
+         r"\(mass per mass\), not a concentration per time: write the value in nM/h"),
+    Case("opt-set-dimensionless-ratio", (*SIM, "--set", "baseline_inflammation=2 mg/kg"),
+         r"--set: baseline_inflammation expects a pure number \(no unit\); 'mg/kg' is a dose per body weight"),
+    Case("opt-set-mass-rate", (*SIM, "--set", "k_il6_basal=5 pg/(ml*h)"),
+         r"'pg/\(ml\*h\)' is a mass concentration per time, .*convert mass with the molecular weight"),
     Case("opt-set-unknown", (*SIM, "--set", "k_il6_basl=1"), r"--set: unknown parameter 'k_il6_basl'; did you mean"),
     Case("opt-set-syntax", (*SIM, "--set", "k_il6_basal"), r"--set 'k_il6_basal': expected NAME=VALUE"),
     Case("opt-set-1e308", ("simulate", "--days", "1", "--out", "{out}/o.csv", "--set", "k_il6_basal=1e308"),
@@ -270,7 +304,17 @@ CASES: list[Case] = [
     Case("opt-count-zero", (*SIM, "--drug", "tocilizumab", "--count", "0"), r"--count must be at least 1"),
     Case("opt-count-fraction", (*SIM, "--drug", "tocilizumab", "--count", "2.5"), r"--count must be a whole number"),
     Case("opt-count-without-every", (*SIM, "--drug", "tocilizumab", "--dose", "8mg/kg", "--count", "3"),
-         r"several doses need an interval \(--every\)"),
+         r"--drug tocilizumab: --count 3 without --every; add --every TIME"),
+    Case("opt-count-without-every-standard-dose", (*SIM, "--drug", "tocilizumab", "--count", "3"),
+         r"--drug tocilizumab: --count 3 without --every; add --every TIME"),
+    Case("opt-every-without-count", (*SIM, "--drug", "tocilizumab", "--every", "14d"),
+         r"--drug tocilizumab: --every 14d without --count gives a single dose; add --count N \(doses in all"),
+    Case("opt-at-dose-per-weight", (*SIM, "--drug", "tocilizumab", "--at", "1 mg/kg"),
+         r"time '1 mg/kg': 'mg/kg' is a dose per body weight \(mass per mass\), not a time"),
+    Case("opt-every-percent", (*SIM, "--drug", "tocilizumab", "--every", "50 %", "--count", "2"),
+         r"time has dimension dimensionless, expected time"),
+    Case("opt-weight-dose-per-weight", (*SIM, "--drug", "tocilizumab", "--weight", "80 mg/kg"),
+         r"--weight: weight '80 mg/kg': 'mg/kg' is a dose per body weight \(mass per mass\), not a body weight"),
     Case("opt-route", (*SIM, "--drug", "tocilizumab", "--route", "im"), r"--route must be iv or sc"),
     Case("opt-dose-before-drug", (*SIM, "--dose", "8mg/kg"), r"--dose must follow a --drug"),
     Case("opt-dose-twice", (*SIM, "--drug", "tocilizumab", "--dose", "8mg/kg", "--dose", "4mg/kg"),
@@ -449,6 +493,39 @@ def test_sweep_chunks_load_without_pickle(tmp_path: Path) -> None:
     chunk.write_bytes(buf.getvalue())
     with pytest.raises((ValueError, Il6simError), match="pickle"):  # refused: nothing is unpickled
         load_sweep(out)
+
+
+SPEC = {"sweep": {"scenario": "covid_severe", "days": 10, "step": "12 h", "seed": 1, "rows": 2,
+                  "observables": ["il6_free_pg_ml"], "metrics": ["peak"]}}
+
+
+@pytest.mark.parametrize(
+    ("factor", "pattern"),
+    [
+        ({"parameter": "k_il6_basal", "grid": ["0.05 nM/h", "2 mg/kg"]},
+         r"^<dict>: \[\[factors\]\] #1 grid: k_il6_basal expects a concentration per time such as 'nM/h'; 'mg/kg' is a "
+         r"dose per body weight \(mass per mass\), not a concentration per time"),
+        ({"parameter": "k_il6_basal", "sampler": "uniform", "low": "0.001 nM/h", "high": "0.01 mg/kg"},
+         r"^<dict>: \[\[factors\]\] #1 high: k_il6_basal expects a concentration per time .*'mg/kg' is a dose"),
+        ({"parameter": "k_il6_basal", "sampler": "uniform", "low": "0.001 nM", "high": "0.01 nM/h"},
+         r"#1 low: k_il6_basal expects a concentration per time such as 'nM/h'; 'nM' is a concentration"),
+        ({"parameter": "baseline_inflammation", "grid": [1, "2 mg/kg"]},
+         r"#1 grid: baseline_inflammation expects a pure number \(no unit\); 'mg/kg' is a dose per body weight"),
+    ],
+)
+def test_sweep_values_of_the_wrong_dimension(factor: dict, pattern: str) -> None:
+    from il6sim.sweeps import spec_from_dict
+
+    with pytest.raises(Il6simError, match=pattern):
+        spec_from_dict({**SPEC, "factors": [factor]})
+
+
+def test_sweep_values_in_their_own_dimension() -> None:
+    from il6sim.sweeps import spec_from_dict
+
+    spec = spec_from_dict({**SPEC, "factors": [{"parameter": "k_il6_basal", "grid": ["0.05 nM/h", 0.05, "1.2 nM/d"]}]})
+    grid = spec.factors[0].grid
+    assert grid[0] == grid[1] == 0.05 and grid[2] == pytest.approx(0.05, rel=1e-14)
 
 
 def test_catalogue_summary(tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:

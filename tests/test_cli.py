@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ def test_simulate_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--model", "models/examples/binding.toml", "--days", "1", "--step", "6h",
                  "--start", "file"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "time_h,l,r,l__r" and len(out) == 6
+    assert out[0] == "time_h,l [nM],r [nM],l__r [nM]" and len(out) == 6
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,12 @@ def test_simulate_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
         (["simulate", "--drug", "tocilizumab", "--weight=-80kg"], "between 1 and 500 kg"),
         (["simulate", "--dose", "8mg/kg"], "must follow a --drug"),
         (["simulate", "--drug", "tocilizumab", "--count", "0"], "at least 1"),
+        (["simulate", "--set", "k_il6_basal=2 mg/kg", "--days", "1"],
+         "--set: k_il6_basal expects a concentration per time such as 'nM/h'; 'mg/kg' is a dose per body weight"),
+        (["simulate", "--drug", "tocilizumab", "--every", "14d", "--days", "30"],
+         "--drug tocilizumab: --every 14d without --count gives a single dose; add --count N (doses in all"),
+        (["simulate", "--drug", "tocilizumab", "--count", "3", "--days", "30"],
+         "--drug tocilizumab: --count 3 without --every; add --every TIME"),
         (["compare", "--drugs", "tocilizumab,siltuximabb"], "unknown drug 'siltuximabb'"),
     ],
 )
@@ -68,6 +75,17 @@ def test_bad_input_one_line_error_and_nothing_written(tmp_path: Path, args: list
     assert pattern in lines[0], lines[0]
     assert "Traceback" not in proc.stderr
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_set_with_a_unit_equals_the_bare_number(tmp_path: Path) -> None:
+    """``--set k='0.05 nM/h'`` converts; a bare number is already in the core unit (nM/h)."""
+    texts = []
+    for value in ("0.05 nM/h", "0.05", "1.2 nM/d"):
+        out = tmp_path / f"{len(texts)}.csv"
+        assert main(["simulate", "--days", "1", "--step", "12h", "--set", f"k_il6_basal={value}", "--out", str(out)]) == 0
+        texts.append(out.read_text())
+    assert texts[0] == texts[1]
+    assert texts[0].splitlines()[0] == texts[2].splitlines()[0]
 
 
 def test_unwritable_output_is_reported_before_work(tmp_path: Path) -> None:
@@ -89,7 +107,7 @@ def test_simulate_with_a_drug_and_several_doses(tmp_path: Path) -> None:
                  "--drug", "dexamethasone", "--at", "7d", "--every", "1d", "--count", "10",
                  "--step", "1d", "--out", str(out)]) == 0
     header = out.read_text().splitlines()[0].split(",")
-    assert {"drug_total_ug_ml", "mil6r_occupancy", "sil6r_occupancy", "tcz_total_ug_ml"} <= set(header)
+    assert {"drug_total_ug_ml", "mil6r_occupancy [1]", "sil6r_occupancy [1]", "tcz_total_ug_ml"} <= set(header)
 
 
 def test_compare_writes_table_and_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,9 +115,18 @@ def test_compare_writes_table_and_figure(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["compare", "--drugs", "tocilizumab,siltuximab", "--out", prefix]) == 0
     printed = capsys.readouterr().out
     assert "tocilizumab" in printed and "siltuximab" in printed
+    assert "window [7d:28d]" in printed
     rows = (tmp_path / "cmp.csv").read_text().splitlines()
-    assert rows[0].startswith("drug,il6_free_pg_ml_peak") and len(rows) == 4
+    header = rows[0].split(",")
+    assert header[:3] == ["drug", "regimen", "before[7d]:il6_free_pg_ml"] and len(rows) == 4
+    assert "inhibition[7d:28d]:trans_signal (%)" in header and "mean[7d:28d]:mil6r_occupancy" in header
+    assert [r.split(",")[0] for r in rows[1:]] == ["untreated", "tocilizumab", "siltuximab"]
     assert (tmp_path / "cmp.png").stat().st_size > 10_000
+    meta = json.loads((tmp_path / "cmp.json").read_text())
+    assert meta["command"].startswith("il6sim compare") and meta["window"] == "[7d:28d]"
+    toci = meta["drugs"]["tocilizumab"]
+    assert toci["file"].endswith("tocilizumab.toml") and len(toci["sha256"]) == 64
+    assert toci["doses"][0]["amount"] == "8 mg/kg" and meta["weight_kg"] == 70.0
 
 
 def test_list_commands(capsys: pytest.CaptureFixture[str]) -> None:

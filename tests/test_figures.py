@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from il6sim.analysis.doseresponse import span_10_90, steepness
 from il6sim.cli import main
-from il6sim.figures.doseresponse import span_10_90
 from il6sim.gallery import REGISTRY, gallery_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +109,37 @@ def test_gallery_page_lists_every_figure() -> None:
     assert text == gallery_markdown("figures") + "\n"
     for name in REGISTRY:
         assert (ROOT / "docs" / "figures" / f"{name}.png").is_file()
+
+
+# --- layers: figures draw, analysis computes ----------------------------------------------------
+def _il6sim_imports(path: Path) -> set[str]:
+    """The il6sim modules a file imports (relative imports resolved), and any top-level package imported."""
+    import ast
+
+    package = "il6sim." + path.parent.name
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            mod = ".".join(p for p in (base, node.module or "") if p)
+            out |= {mod} if node.module else {f"{mod}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return out
+
+
+def test_figures_import_no_engine_and_analysis_no_matplotlib() -> None:
+    allowed = ("il6sim.figures", "il6sim.errors", "il6sim.network", "il6sim.drugs", "il6sim.shipped", "il6sim.units")
+    for path in sorted((ROOT / "il6sim" / "figures").glob("*.py")):
+        bad = {m for m in _il6sim_imports(path) if m.startswith("il6sim") and not m.startswith(allowed)}
+        assert not bad, f"{path.name} imports {sorted(bad)}"
+    analysis = sorted((ROOT / "il6sim" / "analysis").glob("*.py"))
+    assert {p.stem for p in analysis} >= {"runs", "modes", "transmap", "genotype", "timing", "settings",
+                                          "doseresponse", "trapping", "gsa", "schematic"}
+    for path in analysis:
+        bad = {m for m in _il6sim_imports(path)
+               if m.split(".")[0] == "matplotlib" or m.startswith(("il6sim.figures", "il6sim.gallery"))}
+        assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
 # --- (a) schematic ------------------------------------------------------------------------------
@@ -219,45 +250,58 @@ def test_genotypes_baseline_and_infection(gallery: Path) -> None:
 def test_timing(gallery: Path) -> None:
     t = table(gallery, "timing")
     inh = t.groupby("run").first()
-    for col in ("classic_signal_inhibition_pct", "trans_signal_inhibition_pct", "crp_mg_l_inhibition_pct"):
+    w = "[7d:end]"  # from admission (day 7) to the end, for every run
+    for col in (f"inhibition{w}:classic_signal (%)", f"inhibition{w}:trans_signal (%)", f"inhibition{w}:crp_mg_l (%)"):
         assert inh.loc["early", col] > inh.loc["late", col] > 0, col
         assert inh.loc["late + dexamethasone", col] > inh.loc["late", col], col
         assert inh.loc["dexamethasone alone", col] > 0, col
     # dexamethasone halves IL-6 production: free IL-6 falls; tocilizumab alone raises free IL-6
-    assert inh.loc["dexamethasone alone", "il6_free_pg_ml_inhibition_pct"] > 30
-    assert inh.loc["early", "il6_free_pg_ml_inhibition_pct"] < 0
-    assert inh.loc["untreated", "crp_mg_l_inhibition_pct"] == 0
+    assert inh.loc["dexamethasone alone", f"inhibition{w}:il6_free_pg_ml (%)"] > 30
+    assert inh.loc["early", f"inhibition{w}:il6_free_pg_ml (%)"] < 0
+    assert inh.loc["untreated", f"inhibition{w}:crp_mg_l (%)"] == 0
+    # every run is the same patient before admission; dose times appear twice (before and after the dose)
+    before = t[t.time_d < 7].groupby("time_d").crp_mg_l
+    assert (before.max() - before.min() <= 1e-6 * before.max()).all()
+    assert (t[t.run == "early"].time_d == 7).sum() == 2
 
 
 # --- (g) disease settings ----------------------------------------------------------------------------
 def test_disease_settings(gallery: Path) -> None:
     t = table(gallery, "disease_settings")
-    untreated = t[t.drug == "untreated"].set_index("scenario").il6_free_peak_pg_ml
+    untreated = t[t.drug == "untreated"].set_index("scenario")["peak[0:end]:il6_free_pg_ml"]
     targets = {"covid_moderate": 13.6, "covid_severe": 36.7, "ards": 460, "sepsis": 983.6, "crs": 3110.5}
     for sc, target in targets.items():  # the calibration targets in the scenario files
         assert untreated[sc] == pytest.approx(target, rel=0.1), sc
     assert list(untreated.loc[list(targets)]) == sorted(untreated)
     rec = t[t.target_class == "receptor"]
-    assert (rec.classic_signal_inhibition_pct > 90).all()
+    assert (rec["inhibition[dose:end]:classic_signal (%)"] > 90).all()
     cyt = t[t.target_class == "cytokine"]
-    assert (cyt.il6_total_peak_pg_ml > t.set_index("scenario").loc[cyt.scenario].query("drug == 'untreated'")
-            .il6_total_peak_pg_ml.to_numpy()).all()
+    total = "peak[dose:end]:il6_total_pg_ml"
+    assert (cyt[total] > t.set_index("scenario").loc[cyt.scenario].query("drug == 'untreated'")[total]
+            .to_numpy()).all()
     olam = t[t.target_class == "complex"]
-    assert (olam.trans_signal_inhibition_pct > 60).all()
+    assert (olam["inhibition[dose:end]:trans_signal (%)"] > 60).all()
+    assert (t[t.drug == "untreated"].filter(like="inhibition[dose:end]") == 0).all().all()
 
 
 # --- (h) dose-response -------------------------------------------------------------------------------
 def test_dose_response_receptor_binder_is_steeper(gallery: Path) -> None:
     t = table(gallery, "dose_response")
-    span = {d: span_10_90(g.dose_mg_kg, g.classic_signal_inhibition_pct) for d, g in t.groupby("drug")}
+    classic = "inhibition(value[10d]):classic_signal (%)"  # the level 3 days after the day-7 dose
+    assert (t.readout_day == 10).all()
+    span = {d: span_10_90(g.dose_mg_kg, g[classic]) for d, g in t.groupby("drug")}
+    steep = steepness(t).set_index(["drug", "column"])
+    for d, v in span.items():
+        assert steep.loc[(d, classic), "span_10_90_decades"] == v
+        assert steep.loc[(d, classic), "hill_n"] == pytest.approx(np.log10(81) / v)
     assert all(np.isfinite(v) for v in span.values()), span
     for cytokine_binder in ("siltuximab", "clazakizumab"):
         assert span["sarilumab"] < 0.7 * span[cytokine_binder]
         assert 1.0 < span[cytokine_binder] < 2.5  # graded: Hill coefficient about 1
     for d, g in t.groupby("drug"):
         g = g.sort_values("dose_mg_kg")
-        assert g.classic_signal_inhibition_pct.iloc[-1] > 95, d
-        assert abs(g.classic_signal_inhibition_pct.iloc[0]) < 5, d
+        assert g[classic].iloc[-1] > 95, d
+        assert abs(g[classic].iloc[0]) < 5, d
     occ = t[t.drug == "sarilumab"].sort_values("dose_mg_kg").mil6r_occupancy
     assert (np.diff(occ) >= -1e-9).all() and occ.iloc[-1] > 0.95
 
@@ -265,11 +309,13 @@ def test_dose_response_receptor_binder_is_steeper(gallery: Path) -> None:
 # --- (i) global sensitivity ------------------------------------------------------------------------
 def test_sensitivity_of_benefit() -> None:
     pytest.importorskip("il6sim.sensitivity")
-    from il6sim.figures.gsa import compute_sensitivity, plot_sensitivity
+    from il6sim.analysis.gsa import compute_sensitivity
+    from il6sim.figures.gsa import plot_sensitivity
     from il6sim.shipped import load_model
 
     t = compute_sensitivity(load_model("il6"), metrics=["inhibition:trans_signal"], n_base=8, n_bootstrap=50)
     assert (t.n_failed == 0).all() and (t["mean"] > 50).all()
+    assert (t.window == "[dose:end]").all()
     st = t.set_index("factor").ST
     assert (st >= -1e-9).all()
     # CRP clearance acts after signalling: it cannot change how much trans-signalling the drug removes

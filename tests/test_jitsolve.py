@@ -10,6 +10,7 @@ import pytest
 
 import il6sim
 from il6sim import _jitsolve as js
+from il6sim.batch import batch_arrays, run_batch
 from il6sim.network import Compartment, Network, Parameter, RateExpr, Reaction, Species
 from il6sim.regimen import build_run
 from il6sim.solve import SOLVERS, SolverOptions
@@ -150,7 +151,7 @@ def test_batch_rows_match_single_runs_and_radau(jit_solver: str) -> None:
     for _ in range(2):
         rows.append({**run.parameters, **{n: float(cn.p0[cn.parameter_index[n]] * rng.uniform(0.5, 2.0))
                                           for n in names}})
-    res = js.run_batch(cn, rows, run.protocol, t, y0=np.asarray(ss.values), rtol=1e-6, atol=1e-12)
+    res = run_batch(cn, rows, run.protocol, t, y0=np.asarray(ss.values), rtol=1e-6, atol=1e-12)
     assert res.status.tolist() == [0, 0, 0]
     for i, row in enumerate(rows):
         single = il6sim.simulate(cn, t, parameters=row, protocol=run.protocol, initial=ss, solver=jit_solver,
@@ -185,12 +186,15 @@ def test_events_at_zero_and_at_output_times_count_once(jit_solver: str) -> None:
     protocol = il6sim.Protocol(tuple(il6sim.AddConcentration(td, "a", d) for td, d in doses))
     t = np.array([0.0, 2.5, 5.0, 7.5, 10.0])
     exact = decay_with_doses(t, 0.5, 1.0, doses)
-    res = js.run_batch(cn, [{}], protocol, t, rtol=1e-10, atol=1e-14)
+    res = run_batch(cn, [{}], protocol, t, rtol=1e-10, atol=1e-14)
     assert res.status.tolist() == [0]
     np.testing.assert_allclose(res.y[0, :, 0], exact, rtol=1e-8)
-    # Through simulate() with the jit backend (simulate leaves events at the last output time out).
+    # Through simulate() on both backends: the same lowering, so the dose at the last output time shows too.
     sim = il6sim.simulate(cn, t, protocol=protocol, solver=jit_solver, method="Rodas5P", rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(sim["a"][:-1], exact[:-1], rtol=1e-8)
+    np.testing.assert_allclose(sim["a"], exact, rtol=1e-8)
+    ref = il6sim.simulate(cn, t, protocol=protocol, solver="scipy", method="Radau", rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(ref["a"], exact, rtol=1e-8)
+    np.testing.assert_allclose(sim["a"], ref["a"], rtol=1e-8)
 
 
 def test_infusion_and_parameter_events_in_batch() -> None:
@@ -209,15 +213,15 @@ def test_infusion_and_parameter_events_in_batch() -> None:
         a4 = a3 * np.exp(-1.0 * (min(tt, 4.0) - 3.0))
         return a4
 
-    res = js.run_batch(cn, [{}], protocol, t, rtol=1e-10, atol=1e-14)
+    res = run_batch(cn, [{}], protocol, t, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(res.y[0, :, 0], [exact(x) for x in t], rtol=1e-8, atol=1e-14)
 
 
 def test_parameter_matrix_equals_override_dicts() -> None:
     cn = il6sim.compile_network(decay_network())
     t = np.linspace(0.0, 4.0, 5)
-    a = js.run_batch(cn, [{"k": 0.3}, {"k": 0.7}], il6sim.Protocol(), t)
-    b = js.run_batch(cn, np.array([[0.3], [0.7]]), il6sim.Protocol(), t)
+    a = run_batch(cn, [{"k": 0.3}, {"k": 0.7}], il6sim.Protocol(), t)
+    b = run_batch(cn, np.array([[0.3], [0.7]]), il6sim.Protocol(), t)
     np.testing.assert_array_equal(a.y, b.y)
     np.testing.assert_allclose(a.y[:, -1, 0], np.exp(-np.array([0.3, 0.7]) * 4.0), rtol=1e-5)
 
@@ -238,13 +242,13 @@ def test_failing_rows_do_not_disturb_others() -> None:
     p[1] *= 1.3
     p[2, :] = np.inf  # rate constants inf/NaN: fails at once
     budget = np.array([100000, 100000, 100000, 5])  # row 3: tiny step budget
-    res = js.run_batch(cn, p, run.protocol, t, y0=ss, max_steps=budget)
+    res = run_batch(cn, p, run.protocol, t, y0=ss, max_steps=budget)
     assert res.status.tolist() == [0, 0, js.NONFINITE, js.BUDGET]
     assert "NaN or infinite value at t = 0 h" in res.messages[2]
     assert "step budget of 5 steps exceeded at t = " in res.messages[3]
     assert np.isnan(res.y[3, -1]).all() and np.isnan(res.y[2, 1:]).all()
     for i in (0, 1):
-        alone = js.run_batch(cn, p[i:i + 1], run.protocol, t, y0=ss)
+        alone = run_batch(cn, p[i:i + 1], run.protocol, t, y0=ss)
         np.testing.assert_array_equal(res.y[i], alone.y[0])
 
 
@@ -252,7 +256,7 @@ def test_nan_produced_mid_run_is_a_failure() -> None:
     """A rate constant of inf with zero flux is fine at first; NaN appears once the species is dosed."""
     cn = il6sim.compile_network(decay_network(x0=0.0))
     protocol = il6sim.Protocol((il6sim.AddConcentration(2.0, "a", 1.0),))
-    res = js.run_batch(cn, np.array([[np.inf], [0.5]]), protocol, [0.0, 1.0, 3.0])
+    res = run_batch(cn, np.array([[np.inf], [0.5]]), protocol, [0.0, 1.0, 3.0])
     assert res.status.tolist() == [js.NONFINITE, 0]
     assert res.messages[0].startswith("NaN or infinite value at t = ")
     np.testing.assert_allclose(res.y[1, :, 0], [0.0, 0.0, np.exp(-0.5)], rtol=1e-5)
@@ -281,8 +285,8 @@ def test_results_do_not_depend_on_output_grid() -> None:
     run, cn, ss = _shipped_batch_inputs()
     coarse = np.arange(0.0, run.duration_h + 1.0, 24.0)
     fine = np.union1d(coarse, np.linspace(0.0, run.duration_h, 997))
-    a = js.run_batch(cn, [{}], run.protocol, coarse, y0=ss, base_parameters=run.parameters)
-    b = js.run_batch(cn, [{}], run.protocol, fine, y0=ss, base_parameters=run.parameters)
+    a = run_batch(cn, [{}], run.protocol, coarse, y0=ss, base_parameters=run.parameters)
+    b = run_batch(cn, [{}], run.protocol, fine, y0=ss, base_parameters=run.parameters)
     idx = np.searchsorted(fine, coarse)
     np.testing.assert_array_equal(a.y[0], b.y[0][idx])
     np.testing.assert_array_equal(a.stats[:, 1:], b.stats[:, 1:])  # same steps and evaluations
@@ -291,7 +295,7 @@ def test_results_do_not_depend_on_output_grid() -> None:
 def test_unknown_method_is_rejected() -> None:
     cn = il6sim.compile_network(decay_network())
     with pytest.raises(ValueError, match="unknown Rosenbrock method 'Rodas9'.*Rodas5P"):
-        js.run_batch(cn, [{}], il6sim.Protocol(), [0.0, 1.0], method="Rodas9")
+        run_batch(cn, [{}], il6sim.Protocol(), [0.0, 1.0], method="Rodas9")
 
 
 def test_jitted_batch_entry_point_equals_run_batch() -> None:
@@ -299,10 +303,11 @@ def test_jitted_batch_entry_point_equals_run_batch() -> None:
     protocol = il6sim.Protocol((il6sim.AddConcentration(0.0, "a", 1.0), il6sim.AddConcentration(1.5, "a", 2.0)))
     t = np.array([0.0, 1.0, 1.5, 3.0])
     rows = [{"k": 0.3}, {"k": 0.9}]
-    arr = js.batch_arrays(cn, rows, protocol, t)
-    status, y_out = js.integrate_batch(arr.seg_t, arr.k_rows, arr.u_seg, arr.jump_seg, arr.y0_rows, arr.t_out,
-                                       *cn.kernel_args(), 1e-8, np.full(1, 1e-14), np.full(2, 1000, np.int64))
-    res = js.run_batch(cn, rows, protocol, t, rtol=1e-8, atol=1e-14)
+    arr = batch_arrays(cn, rows, protocol, t)
+    status, y_out, _ = js.integrate_batch(arr.seg_t, arr.lo, arr.hi, arr.k_rows, arr.u_seg, arr.jump_seg,
+                                          arr.y0_rows, arr.t_out, *cn.kernel_args(), 1e-8, np.full(1, 1e-14),
+                                          np.full(2, 1000, np.int64))
+    res = run_batch(cn, rows, protocol, t, rtol=1e-8, atol=1e-14)
     assert status.tolist() == [0, 0]
     np.testing.assert_array_equal(y_out, res.y)
     exact = decay_with_doses(t, 0.3, 1.0, [(0.0, 1.0), (1.5, 2.0)])
@@ -312,7 +317,7 @@ def test_jitted_batch_entry_point_equals_run_batch() -> None:
 def test_single_output_time_at_zero_shows_the_doses_at_zero() -> None:
     cn = il6sim.compile_network(decay_network())
     protocol = il6sim.Protocol((il6sim.AddConcentration(0.0, "a", 2.0),))
-    res = js.run_batch(cn, [{}], protocol, [0.0])
+    res = run_batch(cn, [{}], protocol, [0.0])
     assert res.y[0, :, 0].tolist() == [3.0]
 
 
@@ -413,8 +418,8 @@ def test_threads_do_not_change_results() -> None:
     rows = [{"k": 0.1 * (i + 1)} for i in range(13)]
     protocol = il6sim.Protocol((il6sim.AddConcentration(1.0, "a", 1.0),))
     t = np.linspace(0.0, 5.0, 11)
-    one = js.run_batch(cn, rows, protocol, t, threads=1)
-    two = js.run_batch(cn, rows, protocol, t, threads=2)
+    one = run_batch(cn, rows, protocol, t, threads=1)
+    two = run_batch(cn, rows, protocol, t, threads=2)
     np.testing.assert_array_equal(one.y, two.y)
     np.testing.assert_array_equal(one.stats, two.stats)
     np.testing.assert_allclose(one.y[:, :, 0], decay_with_doses(t[None, :], np.array([r["k"] for r in rows])[:, None],
@@ -428,12 +433,12 @@ def test_a_rows_result_does_not_depend_on_the_rows_beside_it() -> None:
     t = np.arange(0.0, run.duration_h + 1.0, 24.0)
     rng = np.random.default_rng(11)
     p = cn.parameter_vector(dict(run.parameters))[None, :] * np.exp(rng.uniform(-0.7, 0.7, (6, len(cn.p0))))
-    batch = js.run_batch(cn, p, run.protocol, t, y0=ss, threads=1)
-    backwards = js.run_batch(cn, p[::-1], run.protocol, t, y0=ss, threads=2)
+    batch = run_batch(cn, p, run.protocol, t, y0=ss, threads=1)
+    backwards = run_batch(cn, p[::-1], run.protocol, t, y0=ss, threads=2)
     assert batch.status.tolist() == [0] * 6
     assert len(set(batch.stats[:, 1].tolist())) > 1  # rows of different cost share the lanes
     for i in range(6):
-        alone = js.run_batch(cn, p[i:i + 1], run.protocol, t, y0=ss, threads=1)
+        alone = run_batch(cn, p[i:i + 1], run.protocol, t, y0=ss, threads=1)
         np.testing.assert_array_equal(alone.y[0], batch.y[i])
         np.testing.assert_array_equal(alone.stats[0], batch.stats[i])
         np.testing.assert_array_equal(backwards.y[5 - i], batch.y[i])

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import write_model
 
-from il6sim import ModelFileError, load_model, steady_state
+from il6sim import ModelFileError, compile_network, load_model, simulate, steady_state
+from il6sim.errors import UnitError, UnknownNameError
 from il6sim.modelfile import parse_equation, parse_rate_expr
 
 GOOD = """\
@@ -105,6 +107,8 @@ BAD_INPUTS = [
     (_replace('forward = "kon"', 'forward = "konn"'), r"unknown parameter 'konn'; did you mean 'kon'", 47),
     (_replace('value = "0.5 1/h"', 'value = "0.5"'), r"has dimension dimensionless .* needs 1/h", 56),
     (_replace('value = "0.5 1/h"', 'value = "0.5 1/(nM*h)"'), r"needs 1/h", 56),
+    (_replace('value = "0.5 1/h"', 'value = "0.5 mg/kg"'),
+     r"\[parameters.kt\] value: '0.5 mg/kg': 'mg/kg' is a dose per body weight \(mass per mass\), not a pure number", 42),
     (_replace('value = "5 nM"', 'value = "5 nMol"'), r"\[parameters.kd\] value: unknown unit 'nMol'", 34),
     (_replace('value = "5 nM"', 'value = "-5 nM"'), r"\[parameters.kd\] value: must not be negative", 34),
     (_replace('value = "5 nM"', 'value = "nan nM"'), r"\[parameters.kd\] value: must be finite", 34),
@@ -195,3 +199,59 @@ def test_orders_apart_from_stoichiometry(tmp_path: Path) -> None:
                     'equation = "il6 -> il6r"\nrate = "kon"\norders = { il6 = 2 }')
     net = load_model(write_model(tmp_path, text))
     assert net.reactions[1].forward_orders() == {"il6": 2.0}
+
+
+# ----- parameter values with units, through the model layer -------------------------------------
+BINDING = "models/examples/binding.toml"
+
+
+def test_shipped_dimensionless_parameters_take_pure_numbers_only() -> None:
+    net = load_model("il6")
+    dimensionless = sorted(p.id for p in net.parameters if p.unit == "1")
+    assert dimensionless == ["abc_liver", "abc_lung", "baseline_inflammation"]
+    assert net.with_parameters({"abc_lung": "40 %", "baseline_inflammation": "2"}) == net.with_parameters(
+        {"abc_lung": 0.4, "baseline_inflammation": 2.0})
+    with pytest.raises(UnitError, match=r"^baseline_inflammation expects a pure number \(no unit\); 'mg/kg' is a dose"):
+        net.with_parameters({"baseline_inflammation": "2 mg/kg"})
+
+
+def test_with_parameters_and_parameter_vector_take_unit_strings() -> None:
+    net = load_model("il6")
+    assert net.with_parameters({"k_il6_basal": "0.05 nM/h"}).get_parameter("k_il6_basal").value == 0.05
+    assert net.with_parameters({"k_il6_basal": "1.2 nM/d"}).get_parameter("k_il6_basal").value == pytest.approx(
+        0.05, rel=1e-14)
+    assert net.with_parameters({"k_il6_basal": 0.05}).get_parameter("k_il6_basal").value == 0.05  # core units
+    cn = compile_network(net)
+    i = cn.parameter_index["k_il6_basal"]
+    assert cn.parameter_vector({"k_il6_basal": "0.05 nM/h"})[i] == 0.05
+    assert cn.parameter_vector({"k_il6_basal": 0.05})[i] == 0.05
+    np.testing.assert_array_equal(cn.parameter_vector({"k_il6_basal": "0.05 nM/h", "abc_lung": "40 %"}),
+                                  cn.parameter_vector({"k_il6_basal": 0.05, "abc_lung": 0.4}))
+    for bad in ("2 mg/kg", "0.05 nM", "50 %"):
+        with pytest.raises(UnitError, match=r"^k_il6_basal expects a concentration per time such as 'nM/h'"):
+            cn.parameter_vector({"k_il6_basal": bad})
+        with pytest.raises(UnitError, match=r"^k_il6_basal expects a concentration per time"):
+            net.with_parameters({"k_il6_basal": bad})
+    with pytest.raises(UnknownNameError, match="did you mean 'k_il6_basal'"):
+        cn.parameter_vector({"k_il6_basl": "0.05 nM/h"})
+    with pytest.raises(UnknownNameError, match="did you mean 'k_il6_basal'"):
+        net.with_parameters({"k_il6_basl": 0.05})
+
+
+def test_unit_string_parameters_give_the_same_run_as_numbers() -> None:
+    t = np.linspace(0.0, 10.0, 6)
+    net = load_model(BINDING)
+    by_number = simulate(net, t, parameters={"kon": 0.5, "kd": 2e-3})
+    by_string = simulate(net.with_parameters({"kon": "0.5 1/(nM*h)", "kd": "2 pM"}), t)
+    np.testing.assert_array_equal(by_string.values, by_number.values)
+    ss_number = steady_state(BINDING, parameters={"kon": 0.5})
+    ss_string = steady_state(BINDING, parameters={"kon": "0.5 1/(nM*h)"})
+    np.testing.assert_array_equal(ss_string.values, ss_number.values)
+
+
+def test_simulate_takes_unit_string_parameters() -> None:
+    t = np.linspace(0.0, 10.0, 6)
+    by_number = simulate(BINDING, t, parameters={"kon": 0.5})
+    by_string = simulate(BINDING, t, parameters={"kon": "0.5 1/(nM*h)"})
+    np.testing.assert_array_equal(by_string.values, by_number.values)
+    assert by_string.provenance["parameter_overrides"] == {"kon": 0.5}

@@ -234,7 +234,7 @@ def model_result() -> il6sim.SobolResult:
 def test_model_indices(model_result: il6sim.SobolResult) -> None:
     res = model_result
     assert res.factor_names == ("k_il6_infl", "k_sgp130_syn", "k_crp_deg")
-    assert res.metric == "inhibition:trans_signal" and res.seed == 3  # the spec's seed by default
+    assert res.metric == "inhibition[dose:end]:trans_signal" and res.seed == 3  # the spec's seed by default
     assert (res.n_evaluations, res.n_failed, res.n_blocks) == (16 * 5, 0, 16)
     assert 0 < res.mean < 100  # a percent inhibition, centre of the estimators
     # CRP clearance acts downstream of signalling: trans-signalling cannot depend on it
@@ -257,7 +257,7 @@ def test_model_is_deterministic_whatever_the_chunking(model_result: il6sim.Sobol
 
 
 class _FakeRunner:
-    """Stands in for sweeps._Runner: metric = 3 x1 + x2 (uniform factors) with chosen rows failing."""
+    """Stands in for sweeps.SweepEngine: metric = 3 x1 + x2 (uniform factors) with chosen rows failing."""
 
     fail_above = 2.0
 
@@ -279,7 +279,7 @@ def _linear_spec() -> dict[str, Any]:
 
 
 def test_plumbing_exact_on_a_linear_metric(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sw, "_Runner", _FakeRunner)
+    monkeypatch.setattr(sw, "SweepEngine", _FakeRunner)
     res = sobol_sensitivity(_linear_spec(), "peak:crp_mg_l", n_base=512, seed=1, n_bootstrap=200, chunk_size=100)
     exact = np.array([0.9, 0.1])  # 3² / (3² + 1²)
     assert np.all((res.S1_conf[:, 0] <= exact) & (exact <= res.S1_conf[:, 1]))
@@ -287,7 +287,7 @@ def test_plumbing_exact_on_a_linear_metric(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_failed_rows_raise_or_drop_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sw, "_Runner", type("Failing", (_FakeRunner,), {"fail_above": 0.9}))
+    monkeypatch.setattr(sw, "SweepEngine", type("Failing", (_FakeRunner,), {"fail_above": 0.9}))
     with pytest.raises(Il6simError, match=r"rows failed \(first: row \d+, status 1: step size too small\); "
                                           r"no indices computed.*--drop-failed"):
         sobol_sensitivity(_linear_spec(), "peak:crp_mg_l", n_base=64, seed=1)
@@ -299,7 +299,7 @@ def test_failed_rows_raise_or_drop_blocks(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.mark.parametrize(("kwargs", "error", "pattern"), [
-    ({"metric": "inhibiton:trans_signal"}, UnknownNameError, r"did you mean 'inhibition:trans_signal'"),
+    ({"metric": "inhibiton:trans_signal"}, UnknownNameError, r"did you mean 'inhibition\[dose:end\]:trans_signal'"),
     ({"metric": "auc"}, UnknownNameError, r"unknown metric 'auc'"),
     ({"n_base": 48}, Il6simError, r"power of two"),
     ({"on_failure": "skip"}, Il6simError, r"on_failure must be 'raise' or 'drop'"),
@@ -307,7 +307,7 @@ def test_failed_rows_raise_or_drop_blocks(monkeypatch: pytest.MonkeyPatch) -> No
 ])
 def test_model_errors_before_any_work(kwargs: dict[str, Any], error: type, pattern: str,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sw, "_Runner", None)  # any solving would fail loudly
+    monkeypatch.setattr(sw, "SweepEngine", None)  # any solving would fail loudly
     args: dict[str, Any] = {"spec": _model_spec(), "metric": "inhibition:trans_signal", "n_base": 16}
     args.update(kwargs)
     with pytest.raises(error, match=pattern):
@@ -348,19 +348,19 @@ def test_cli_writes_table_and_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
                                   capsys: pytest.CaptureFixture[str]) -> None:
     import pandas as pd
 
-    monkeypatch.setattr(sw, "_Runner", _FakeRunner)
+    monkeypatch.setattr(sw, "SweepEngine", _FakeRunner)
     out = tmp_path / "s.csv"
     assert main(["sensitivity", str(_write_spec(tmp_path)), "--metric", "peak:crp_mg_l", "--n", "64", "--seed", "1",
                  "--bootstrap", "100", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "Sobol' indices of peak:crp_mg_l" in printed and "k_crp_deg" in printed
+    assert "Sobol' indices of peak[0:end]:crp_mg_l" in printed and "k_crp_deg" in printed
     df = pd.read_csv(out)
     assert df.columns.tolist() == ["factor", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]
     np.testing.assert_allclose(df["ST"], [0.9, 0.1], atol=0.05)
 
 
 @pytest.mark.parametrize(("args", "pattern"), [
-    (["--metric", "peek:crp_mg_l"], "unknown metric 'peek:crp_mg_l'; did you mean 'peak:crp_mg_l'"),
+    (["--metric", "peek:crp_mg_l"], "unknown metric 'peek:crp_mg_l'; did you mean 'peak\\[0:end\\]:crp_mg_l'"),
     (["--metric", "peak", "--n", "100"], "--n 100: n_base must be a power of two .* try 128"),
     (["--metric", "peak", "--n", "0"], "--n 0: n_base must be at least 8"),
     (["--metric", "peak", "--confidence", "95"], r"confidence must be in \(0, 1\)"),

@@ -11,7 +11,10 @@ import pytest
 
 import il6sim
 import il6sim.sweeps as sw
+import il6sim.sweeps.run as sweep_run
 from il6sim.errors import Il6simError, ModelFileError
+from il6sim.readouts import DosingSchedule, parse_metric
+from il6sim.sweeps.metrics import metric_values
 
 OBS = ["il6_free_pg_ml", "crp_mg_l"]
 
@@ -33,7 +36,7 @@ def base() -> sw.SweepResult:
 
 
 def _single(spec: sw.SweepSpec, row: np.ndarray, treated: bool = True, solver: str = "jit") -> il6sim.Result:
-    runner = sw._Runner(spec)
+    runner = sw.SweepEngine(spec)
     overrides = {**runner.run.parameters, **dict(zip(spec.factor_names, row))}
     protocol = runner.protocol if treated else runner.untreated
     return il6sim.simulate(runner.run.network, runner.t, parameters=overrides, protocol=protocol, initial="steady",
@@ -51,8 +54,8 @@ def test_sweep_equals_single_runs(base: sw.SweepResult) -> None:
         res = _single(spec, row)
         for j, name in enumerate(OBS):
             np.testing.assert_allclose(tc[i, :, j], res[name], rtol=1e-12, atol=0)
-        assert base.metrics["peak:crp_mg_l"][i] == pytest.approx(float(np.max(res["crp_mg_l"])), rel=1e-12)
-        assert base.metrics["auc:il6_free_pg_ml"][i] == pytest.approx(
+        assert base.metric("peak:crp_mg_l")[i] == pytest.approx(float(np.max(res["crp_mg_l"])), rel=1e-12)
+        assert base.metric("auc:il6_free_pg_ml")[i] == pytest.approx(
             float(np.trapezoid(res["il6_free_pg_ml"], res.time_h)), rel=1e-12)
     # the scipy reference agrees to the tolerance of the jitted integrator
     ref = _single(spec, base.parameters[0], solver="scipy")
@@ -60,19 +63,23 @@ def test_sweep_equals_single_runs(base: sw.SweepResult) -> None:
 
 
 def test_inhibition_against_paired_untreated_runs(base: sw.SweepResult) -> None:
+    """Inhibition = 1 - AUC/AUC(untreated) from the dose (7 d) to the end, by default."""
     spec = sw.spec_from_dict(_spec())
     for i in (0, 4):
         treated, untreated = _single(spec, base.parameters[i]), _single(spec, base.parameters[i], treated=False)
+        after = treated.time_h >= 168.0
         for name in OBS:
-            expected = 100 * (1 - np.trapezoid(treated[name], treated.time_h) / np.trapezoid(untreated[name], untreated.time_h))
-            assert base.metrics[f"inhibition:{name}"][i] == pytest.approx(expected, rel=1e-10)
-    assert np.all(base.metrics["inhibition:crp_mg_l"] > 0)  # tocilizumab lowers CRP
+            expected = 100 * (1 - np.trapezoid(treated[name][after], treated.time_h[after])
+                              / np.trapezoid(untreated[name][after], untreated.time_h[after]))
+            assert base.metric(f"inhibition:{name}")[i] == pytest.approx(expected, rel=1e-10)
+            assert base.metric(f"inhibition:{name}")[i] == base.metrics[f"inhibition[dose:end]:{name}"][i]
+    assert np.all(base.metric("inhibition:crp_mg_l") > 0)  # tocilizumab lowers CRP
 
 
 def test_time_above_interpolates_crossings() -> None:
     t = np.array([0.0, 1.0, 2.0, 3.0])
     y = np.array([0.0, 2.0, 2.0, 0.0])[None, :, None]
-    out = sw._metric_values(t, y, ["time_above:1", "peak", "trough", "auc"], None)
+    out = metric_values(t, y, [parse_metric(m) for m in ("time_above:1", "peak", "trough", "auc")], DosingSchedule())
     np.testing.assert_allclose(out[0], [2.0, 2.0, 0.0, 4.0])
 
 
@@ -80,7 +87,8 @@ def test_time_below_interpolates_crossings() -> None:
     """Hand-computed: y = 0, 2, 2, 0 at t = 0..3 is below 1 for 0.5 h at each end and below 3 throughout."""
     t = np.array([0.0, 1.0, 2.0, 3.0])
     y = np.array([0.0, 2.0, 2.0, 0.0])[None, :, None]
-    out = sw._metric_values(t, y, ["time_below:1", "time_below:3", "time_below:-1"], None)
+    out = metric_values(t, y, [parse_metric(m) for m in ("time_below:1", "time_below:3", "time_below:-1")],
+                        DosingSchedule())
     np.testing.assert_allclose(out[0], [1.0, 3.0, 0.0])
 
 
@@ -102,13 +110,13 @@ def test_resume_recomputes_only_missing_chunk(tmp_path: Path, monkeypatch: pytes
     before = {f: (tmp_path / f).read_bytes() for f in files}
     (tmp_path / "chunk-00001.npz").unlink()
     calls: list[int] = []
-    original = sw._Runner.chunk
+    original = sw.SweepEngine.chunk
 
     def counting(self: Any, values: np.ndarray) -> dict[str, np.ndarray]:
         calls.append(len(values))
         return original(self, values)
 
-    monkeypatch.setattr(sw._Runner, "chunk", counting)
+    monkeypatch.setattr(sw.SweepEngine, "chunk", counting)
     seen: list[tuple[int, int]] = []
     again = sw.sweep(spec, tmp_path, resume=True, progress=lambda done, total: seen.append((done, total)))
     assert calls == [2] and seen == [(2, 6), (4, 6), (6, 6)]
@@ -125,7 +133,7 @@ def test_resume_recomputes_only_missing_chunk(tmp_path: Path, monkeypatch: pytes
     assert len(manifest["provenance"]["network_hash"]) > 8
     df = loaded.to_dataframe()
     assert list(df.columns[:5]) == ["row", "k_il6_basal", "k_crp_deg", "status", "message"]
-    assert len(df) == 6 and "inhibition:crp_mg_l" in df
+    assert len(df) == 6 and "inhibition[dose:end]:crp_mg_l" in df
 
 
 def test_resume_refuses_a_different_sweep(tmp_path: Path) -> None:
@@ -141,10 +149,10 @@ def test_failed_row_is_data_and_others_match_single_runs(tmp_path: Path) -> None
     res = sw.sweep(spec, tmp_path)
     assert res.status.tolist() == [0, sw.NO_STEADY_STATE, 0]
     assert "no steady state" in res.messages[1]
-    assert np.isnan(res.metrics["peak:crp_mg_l"][1]) and np.isnan(res.timecourses()[1]).all()
+    assert np.isnan(res.metric("peak:crp_mg_l")[1]) and np.isnan(res.timecourses()[1]).all()
     for i in (0, 2):
         single = _single(spec, res.parameters[i])
-        assert res.metrics["peak:crp_mg_l"][i] == pytest.approx(float(np.max(single["crp_mg_l"])), rel=1e-12)
+        assert res.metric("peak:crp_mg_l")[i] == pytest.approx(float(np.max(single["crp_mg_l"])), rel=1e-12)
     loaded = sw.load_sweep(tmp_path)
     assert loaded.messages[1] == res.messages[1] and loaded.status.tolist() == res.status.tolist()
 
@@ -154,7 +162,7 @@ def test_solver_failure_is_recorded() -> None:
                                         "observables": ["crp_mg_l"]}})
     res = sw.sweep(spec)
     assert res.status.tolist() == [1] and "step budget" in res.messages[0]
-    assert np.isnan(res.metrics["auc:crp_mg_l"][0])
+    assert np.isnan(res.metric("auc:crp_mg_l")[0])
 
 
 @pytest.mark.parametrize("sampler, extra", [
@@ -188,7 +196,7 @@ BAD = [
     ({"factors": [{"parameter": "k_crp_deg", "grid": []}]}, r"grid: must be a non-empty list"),
     ({"factors": [{"parameter": "k_crp_deg", "grid": ["1 nM"]}]}, r"\[\[factors\]\] #1 grid: "),
     ({"sweep": {"rows": 0}}, r"\[sweep\] rows: must be a whole number >= 1"),
-    ({"sweep": {"metrics": ["peek"]}}, r"unknown metric 'peek'; did you mean 'peak'"),
+    ({"sweep": {"metrics": ["peek"]}}, r"metric 'peek': unknown kind 'peek'; did you mean 'peak'"),
     ({"sweep": {"metrics": ["inhibition"]}}, r"'inhibition' compares with the untreated run"),
     ({"sweep": {"observables": ["crp"]}}, r"unknown observable 'crp'"),
     ({"sweep": {"chunksize": 3}}, r"unknown key 'chunksize'; did you mean 'chunk_size'"),
@@ -213,8 +221,8 @@ def test_bad_specs_fail_before_work(data: dict[str, Any], message: str, tmp_path
     def no_work(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("work started before the spec was validated")
 
-    monkeypatch.setattr(sw, "_Runner", no_work)
-    monkeypatch.setattr(sw, "design_matrix", no_work)
+    monkeypatch.setattr(sweep_run, "SweepEngine", no_work)
+    monkeypatch.setattr(sweep_run, "design_matrix", no_work)
     with pytest.raises(ModelFileError, match=message) as info:
         sw.sweep(path, tmp_path / "out")
     text = str(info.value)
@@ -240,7 +248,7 @@ def test_toml_file_round_trip(tmp_path: Path) -> None:
     )
     spec = sw.load_sweep_spec(path)
     assert spec.duration_h == 240.0 and spec.step_h == 24.0 and spec.metric_names == (
-        "peak:crp_mg_l", "inhibition:crp_mg_l")
+        "peak[0:end]:crp_mg_l", "inhibition[dose:end]:crp_mg_l")
     res = sw.sweep(path, tmp_path / "out")
     assert res.ok.all() and len(list((tmp_path / "out").glob("chunk-*.npz"))) == 2
     assert res.time_h.tolist() == [24.0 * d for d in range(11)]

@@ -11,6 +11,7 @@ import pytest
 
 import il6sim
 import il6sim.sweeps as sw
+import il6sim.sweeps.run as sweep_run
 from il6sim.errors import ModelFileError
 from il6sim.regimen import build_run
 from il6sim.shipped import load_model
@@ -74,14 +75,15 @@ def test_inhibition_is_paired_with_the_same_patient_untreated(res: sw.SweepResul
         weight = f"{res.parameters[i, -1]:g} kg"
         untreated = _reference(lab["drug"], lab["at"], lab["rs2228145"], weight, treated=False)
         for j, name in enumerate(OBS):
-            auc = np.trapezoid(tc[i, :, j], res.time_h)
-            expected = 100 * (1 - auc / np.trapezoid(untreated[name], untreated.time_h))
-            assert res.metrics[f"inhibition:{name}"][i] == pytest.approx(expected, rel=1e-5, abs=1e-6)
+            after = res.time_h >= float(lab["at"].split()[0]) * 24  # default window: from the dose
+            auc = np.trapezoid(tc[i, after, j], res.time_h[after])
+            expected = 100 * (1 - auc / np.trapezoid(untreated[name][after], untreated.time_h[after]))
+            assert res.metric(f"inhibition:{name}")[i] == pytest.approx(expected, rel=1e-5, abs=1e-6)
     none = res.labels["drug"] == "none"
-    assert np.all(res.metrics["inhibition:crp_mg_l"][none] == 0)
-    assert np.all(res.metrics["inhibition:crp_mg_l"][~none] > 10)
+    assert np.all(res.metric("inhibition:crp_mg_l")[none] == 0)
+    assert np.all(res.metric("inhibition:crp_mg_l")[~none] > 10)
     # weight changes nothing untreated, and changes the mg/kg doses of treated rows
-    auc = res.metrics["auc:il6_free_pg_ml"]
+    auc = res.metric("auc:il6_free_pg_ml")
     w60 = res.parameters[:, -1] == 60
     assert np.array_equal(auc[none & w60], auc[none & ~w60])
     assert np.all(auc[~none & w60] != auc[~none & ~w60])
@@ -92,14 +94,14 @@ def test_tables_and_labelled_arrays(res: sw.SweepResult) -> None:
     assert list(wide.columns[:7]) == ["row", "drug", "at", "rs2228145", "weight_kg", "status", "message"]
     assert wide["drug"].iloc[9] == "siltuximab 11" and len(wide) == 24
     long = res.to_dataframe(long=True)
-    assert len(long) == 24 * 6 and set(long["metric"]) == {"peak", "auc", "inhibition"}
-    row = long[(long["row"] == 9) & (long["metric"] == "peak") & (long["observable"] == "crp_mg_l")]
-    assert row["value"].item() == res.metrics["peak:crp_mg_l"][9] and row["drug"].item() == "siltuximab 11"
+    assert len(long) == 24 * 6 and set(long["metric"]) == {"peak[0:end]", "auc[0:end]", "inhibition[dose:end]"}
+    row = long[(long["row"] == 9) & (long["metric"] == "peak[0:end]") & (long["observable"] == "crp_mg_l")]
+    assert row["value"].item() == res.metric("peak:crp_mg_l")[9] and row["drug"].item() == "siltuximab 11"
     pytest.importorskip("xarray")
     ds = res.to_xarray(timecourses=True)
     assert ds["drug"].values[9] == "siltuximab 11" and ds.sizes == {"row": 24, "time_h": DAYS * 2 + 1}
     np.testing.assert_array_equal(ds["crp_mg_l"].values, res.timecourses()[:, :, 1])
-    np.testing.assert_array_equal(ds["peak:crp_mg_l"].values, res.metrics["peak:crp_mg_l"])
+    np.testing.assert_array_equal(ds["peak[0:end]:crp_mg_l"].values, res.metric("peak:crp_mg_l"))
     assert json.loads(ds.attrs["provenance"])["il6sim_version"] == il6sim.__version__
 
 
@@ -115,7 +117,7 @@ def test_scenario_factor_and_drug_tables() -> None:
                         drug_groups=[{"drug": "tocilizumab", "at": "1 d"}, {"drug": "dexamethasone", "at": "1 d"}])
         ref = il6sim.simulate(run.network, r.time_h, parameters=dict(run.parameters), protocol=run.protocol,
                               initial="steady", solver="jit", rtol=1e-6, atol=1e-12, events_beyond_end="ignore")
-        assert r.metrics["peak:crp_mg_l"][i] == pytest.approx(float(np.max(ref["crp_mg_l"])), rel=1e-12)
+        assert r.metric("peak:crp_mg_l")[i] == pytest.approx(float(np.max(ref["crp_mg_l"])), rel=1e-12)
 
 
 def test_population_draws_are_seeded_and_follow_the_frequencies() -> None:
@@ -192,8 +194,8 @@ def test_bad_level_specs_fail_before_work(data: dict[str, Any], message: str, tm
     def no_work(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("work started before the spec was validated")
 
-    monkeypatch.setattr(sw, "_Runner", no_work)
-    monkeypatch.setattr(sw, "design_matrix", no_work)
+    monkeypatch.setattr(sweep_run, "SweepEngine", no_work)
+    monkeypatch.setattr(sweep_run, "design_matrix", no_work)
     with pytest.raises(ModelFileError, match=message) as info:
         sw.sweep(path, tmp_path / "out")
     text = str(info.value)
@@ -256,4 +258,4 @@ def test_cli_netcdf_writes_one_file_beside_the_chunks(tmp_path: Path) -> None:
     assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--netcdf"]) == 0
     res = sw.load_sweep(tmp_path / "out")
     with xr.open_dataset(tmp_path / "out" / "sweep.nc", engine="scipy") as ds:
-        np.testing.assert_array_equal(ds["peak:crp_mg_l"].values, res.metrics["peak:crp_mg_l"])
+        np.testing.assert_array_equal(ds["peak[0:end]:crp_mg_l"].values, res.metric("peak:crp_mg_l"))

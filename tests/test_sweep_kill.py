@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import il6sim.sweeps as sw
+from il6sim.errors import Il6simError
 
 SPEC = """[sweep]
 scenario = "covid_severe"
@@ -79,7 +80,7 @@ def test_kill_and_resume_gives_the_uninterrupted_numbers(tmp_path: Path) -> None
         proc.wait()
         counts.append(_check_files(out, spec.digest()))
     assert counts == sorted(counts) and 0 < counts[-1] < 40, counts  # progress kept, never complete
-    with pytest.raises(sw.Il6simError, match="did not finish"):
+    with pytest.raises(Il6simError, match="did not finish"):
         sw.load_sweep(out)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -1,78 +1,46 @@
-"""(e) rs2228145 (IL6R Asp358Ala) genotypes: baseline and the response to infection.
+"""(e) Draw rs2228145 (IL6R Asp358Ala) genotypes: baseline and the response to infection.
 
-Each genotype scales the model's parameters as its ``[genotypes.rs2228145]`` table says (the C
-allele raises shedding of membrane IL-6R). Every run starts from that genotype's own healthy
-steady state, so t = 0 is the genotype's baseline, and then goes through severe COVID-19 untreated.
-
->>> from il6sim.shipped import load_model
->>> t = compute_genotypes(load_model("il6"), step_h=48.0)
->>> sorted(set(t["genotype"]))
-['AA', 'AC', 'CC']
+Draws the long table of :func:`il6sim.analysis.genotype.compute_genotypes` (time courses per
+genotype), one panel per readout; computes nothing but the legend's baseline change against
+the first genotype.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
-from ..network import Network
-from ._common import LABELS, scenario_run, simulate_run, time_grid
+from .labels import LABELS
 from .style import OKABE_ITO, new_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["compute_genotypes", "genotype_figure", "plot_genotypes"]
-
-READOUTS = ("il6_free_pg_ml", "sil6r_total_ng_ml", "crp_mg_l", "classic_signal", "trans_signal",
-            "trans_presentation_signal")
-
-
-def compute_genotypes(network: Network, *, variant: str = "rs2228145", scenario: str = "covid_severe",
-                      step_h: float = 6.0) -> pd.DataFrame:
-    """Time courses per genotype (long table: ``genotype``, ``time_d`` and the readouts).
-
-    Parameters
-    ----------
-    network : the IL-6 model (with the genotype table ``variant``).
-    variant : genotype table name.
-    scenario : the infection, simulated untreated from each genotype's steady state.
-    step_h : output interval, h.
-
-    Examples
-    --------
-    >>> from il6sim.shipped import load_model
-    >>> t = compute_genotypes(load_model("il6"), step_h=96.0)
-    >>> base = t[t.time_d == 0].set_index("genotype")["sil6r_total_ng_ml"]
-    >>> bool(base["AA"] < base["AC"] < base["CC"])
-    True
-    """
-    frames = []
-    for g in network.get_genotype(variant).genotypes:
-        run = scenario_run(network.with_genotype(variant, g), scenario)
-        res = simulate_run(run, time_grid(run.duration_h, step_h))
-        cols: dict[str, object] = {"genotype": g, "time_d": res.time_h / 24}
-        cols.update({o: np.asarray(res[o]) for o in READOUTS})
-        frames.append(pd.DataFrame(cols))
-    return pd.concat(frames, ignore_index=True)
+__all__ = ["plot_genotypes"]
 
 
 def plot_genotypes(table: pd.DataFrame) -> Figure:
     """A 2 x 3 grid of time courses, one line per genotype; baseline change vs the reference in the legend.
 
+    Parameters
+    ----------
+    table : long table with ``genotype``, ``time_d`` and one column per readout; the first
+        genotype is the reference of the baseline changes.
+
     Examples
     --------
+    >>> from il6sim.analysis.genotype import compute_genotypes
     >>> from il6sim.shipped import load_model
     >>> len(plot_genotypes(compute_genotypes(load_model("il6"), step_h=96.0)).axes)
     6
     """
     fig, axes = new_figure(2, 3, figsize=(16.0, 8.5))
     genotypes = list(dict.fromkeys(table["genotype"]))
+    readouts = [c for c in table.columns if c not in ("genotype", "time_d")]
     ref = table[(table.genotype == genotypes[0]) & (table.time_d == 0)]
     colours = (OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[5])
-    for ax, obs in zip(axes, READOUTS):
+    for ax, obs in zip(axes, readouts):
         for g, colour in zip(genotypes, colours):
             d = table[table.genotype == g]
             base = float(d[d.time_d == 0][obs].iloc[0])
@@ -86,16 +54,3 @@ def plot_genotypes(table: pd.DataFrame) -> Figure:
     fig.suptitle("rs2228145 (IL6R Asp358Ala): the C allele raises sIL-6R at baseline and shifts the response "
                  "to severe COVID-19")
     return fig
-
-
-def genotype_figure(network: Network, *, variant: str = "rs2228145", scenario: str = "covid_severe",
-                    step_h: float = 6.0) -> tuple[pd.DataFrame, Figure]:
-    """Data table and figure (e).
-
-    >>> from il6sim.shipped import load_model
-    >>> table, fig = genotype_figure(load_model("il6"), step_h=96.0)
-    >>> len(table)
-    24
-    """
-    table = compute_genotypes(network, variant=variant, scenario=scenario, step_h=step_h)
-    return table, plot_genotypes(table)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 
 #: colour per drug target class (cytokine, receptor, IL-6·sIL-6R complex, production)
@@ -74,6 +76,16 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] |
     fig = Figure(figsize=figsize or (5.0 * ncols, 4.0 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, list(axes.flat)
+
+
+def positive(y: Any) -> np.ndarray:
+    """Values for a log axis: non-positive ones become NaN (not drawn) instead of clipped.
+
+    >>> positive([1.0, 0.0, -2.0]).tolist()
+    [1.0, nan, nan]
+    """
+    a = np.asarray(y, dtype=float)
+    return np.where(a > 0, a, np.nan)
 
 
 def drug_colour(name: str, i: int = 0) -> str:
