@@ -69,8 +69,10 @@ _LAZY: dict[str, str] = {
     "SweepResult": "sweeps", "SweepSpec": "sweeps", "load_sweep": "sweeps", "load_sweep_spec": "sweeps",
     "sweep": "sweeps",
     "SobolResult": "sensitivity", "sobol_sensitivity": "sensitivity",
+    # estimation (PEtab problems: il6sim.petab.load_problem)
+    "FitResult": "estimate", "fit": "estimate",
 }
-_SUBMODULES = ("readouts",)
+_SUBMODULES = ("readouts", "petab")
 
 __all__ = sorted(
     [*_LAZY, *_SUBMODULES, "__version__", "Il6simError", "ModelFileError", "NetworkError", "ProtocolError",
@@ -95,11 +97,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads these on first use
-    from . import readouts
+    from . import petab, readouts
     from .batch import BatchResult, run_batch
     from .compare import CompareTable, compare_drugs, write_compare
     from .compiled import CompiledNetwork, compile_network
     from .drugs import Dose, Drug, add_drug, load_drug
+    from .estimate import FitResult, fit
     from .modelcard import model_card
     from .network import Compartment, Network, Observable, Parameter, RateExpr, Reaction, Species
     from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetParameter

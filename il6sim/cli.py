@@ -15,6 +15,8 @@ from typing import NoReturn
 import numpy as np
 
 from .errors import Il6simError, SolverError, UnitError, UnknownNameError, suggest
+from .fileio import check_writable
+from .progress import ProgressBar
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE: an unexpected exception, i.e. a bug
@@ -117,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--netcdf", action="store_true",
                    help="also write DIR/sweep.nc (metrics, labels, time courses; xarray.open_dataset reads it)")
 
+    from .cli_estimate import add_parsers
+
+    add_parsers(sub)
+
     p = sub.add_parser("sensitivity", help="Sobol' indices (S1, ST, bootstrap CIs) of a sweep metric over its factors")
     p.add_argument("spec", help="sweep file (TOML): its [[factors]] are the input distributions")
     p.add_argument("--metric", required=True, help="metric:observable, e.g. inhibition:trans_signal "
@@ -148,14 +154,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``il6sim`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.command_line = " ".join(["il6sim", *(sys.argv[1:] if argv is None else argv)])  # for provenance
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.command_line = " ".join(["il6sim", *args.argv])  # for provenance
     import warnings
+
+    from .cli_estimate import cmd_export_petab, cmd_fit, cmd_llh
 
     try:
         handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list,
                    "model-card": _cmd_model_card, "compare": _cmd_compare,
                    "export-sbml": _cmd_export_sbml, "sweep": _cmd_sweep,
-                   "sensitivity": _cmd_sensitivity, "figures": _cmd_figures}[args.command]
+                   "sensitivity": _cmd_sensitivity, "figures": _cmd_figures, "llh": cmd_llh,
+                   "fit": cmd_fit, "export-petab": cmd_export_petab}[args.command]
         # numpy/scipy numeric warnings (overflow, invalid value) would print several lines each; hold
         # them, and show them (one line each) only if the command succeeds: a failure is reported by
         # its one-line error alone. Other categories keep the caller's filters.
@@ -230,7 +240,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from .units import parse_time
 
     if args.out:
-        _check_writable(args.out)
+        check_writable(args.out)
     network = _network(args)
     try:
         days = parse_time(args.days, "d") if args.days is not None else None
@@ -273,7 +283,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare_drugs, write_compare
 
     prefix = args.out
-    _check_writable(prefix + ".csv")
+    check_writable(prefix + ".csv")
     network = _network(args)
     table = compare_drugs(network, scenario=args.scenario, drugs=args.drugs, at=args.at, weight=args.weight,
                           days=args.days, command=args.command_line)
@@ -287,47 +297,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(table.format())
     print("wrote " + ", ".join(written), file=sys.stderr)
     return 0
-
-
-def _check_writable(path: str) -> None:
-    """Refuse an output path that cannot be written, before any work is done.
-
-    The directory is probed by creating (and removing) a temporary file in it: ``os.access`` says yes
-    to root on a read-only file system or a read-only directory.
-    """
-    import os
-
-    target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not str(path).strip() or path.endswith(("/", os.sep)):
-        raise Il6simError(f"--out '{path}': give a file name")
-    try:
-        _probe_output(path, target, parent)
-    except OSError as exc:  # e.g. a name longer than the file system allows
-        raise Il6simError(f"--out {path[:80]}: cannot write there ({exc.strerror}); choose another path") from None
-
-
-def _probe_output(path: str, target: Path, parent: Path) -> None:
-    import errno
-    import os
-    import tempfile
-
-    if target.is_dir():
-        raise Il6simError(f"--out {path}: is a directory; give a file name")
-    for up in (parent, *parent.parents):
-        if up.exists() and not up.is_dir():
-            raise Il6simError(f"--out {path}: '{up}' is a file, not a directory; choose another path")
-    if not parent.is_dir():
-        raise Il6simError(f"--out {path}: directory '{parent}' does not exist; create it first")
-    try:  # the same temporary name pattern as atomic_write, so a name too long for it fails here
-        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        if exc.errno == errno.ENAMETOOLONG:
-            raise Il6simError(f"--out {path[:80]}...: file name too long; choose a shorter name") from None
-        raise Il6simError(f"--out {path}: directory '{parent}' is not writable ({exc.strerror}); "
-                          "choose another directory") from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 def _cmd_steady(args: argparse.Namespace) -> int:
@@ -358,7 +327,7 @@ def _cmd_model_card(args: argparse.Namespace) -> int:
     from .shipped import load_model
 
     if args.out:
-        _check_writable(args.out)
+        check_writable(args.out)
     command = "il6sim model-card" + (f" --model {args.model}" if args.model != "il6" else "") + (
         f" --out {args.out}" if args.out else "")
     text = model_card(load_model(args.model), command=command)
@@ -375,7 +344,7 @@ def _cmd_export_sbml(args: argparse.Namespace) -> int:
     from .sbml import to_sbml
     from .shipped import load_model
 
-    _check_writable(args.out)
+    check_writable(args.out)
     net = load_model(args.model)
     weight = parse_weight(args.weight)
     for name in args.drug:
@@ -385,30 +354,6 @@ def _cmd_export_sbml(args: argparse.Namespace) -> int:
     return 0
 
 
-class _ProgressBar:
-    """A bar with an ETA on stderr when it is a terminal; silent otherwise (pipes, files, CI logs)."""
-
-    def __init__(self, label: str) -> None:
-        import time
-
-        self._clock = time.monotonic
-        self.label = label
-        self.tty = sys.stderr.isatty()
-        self.start = self._clock()
-
-    def elapsed(self) -> float:
-        return self._clock() - self.start
-
-    def __call__(self, done: float, total: float, detail: str = "") -> None:
-        if not self.tty:
-            return
-        eta = self.elapsed() / done * (total - done) if done else float("nan")
-        bar = "#" * int(30 * done / max(total, 1e-9))
-        print(f"\r{self.label} [{bar:<30s}] {detail} ETA {eta:5.0f} s", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.tty:
-            print(file=sys.stderr)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -421,7 +366,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             import xarray  # noqa: F401
         except ImportError:
             raise Il6simError("--netcdf needs xarray: pip install 'il6sim[dist]'") from None
-    bar = _ProgressBar("sweep")
+    bar = ProgressBar("sweep")
 
     def progress(done: int, total: int) -> None:
         bar(done, total, f"{done}/{total} rows,")
@@ -457,13 +402,13 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     from .sweeps import load_sweep_spec
 
     if args.out:
-        _check_writable(args.out)
+        check_writable(args.out)
     try:
         check_n_base(args.n_base)
     except Il6simError as exc:
         raise Il6simError(f"--n {args.n_base}: {exc}") from None
     spec = load_sweep_spec(args.spec)  # spec and metric errors are reported here, before any work
-    bar = _ProgressBar("sensitivity")
+    bar = ProgressBar("sensitivity")
 
     def progress(done: int, total: int) -> None:
         bar(done, total, f"{done}/{total} runs,")
@@ -489,7 +434,7 @@ def _cmd_figures(args: argparse.Namespace) -> int:
     if not (10 <= args.dpi <= 1200):
         raise Il6simError(f"--dpi must be between 10 and 1200, got {args.dpi}")
     prepare_out_dir(args.out)
-    bar = _ProgressBar("figures")
+    bar = ProgressBar("figures")
 
     def progress(done: float, total: float, name: str) -> None:
         bar(done, total, f"{name:<18s}")

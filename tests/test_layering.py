@@ -9,9 +9,9 @@ Layers, lowest first; a module may import its own layer and the ones below it, n
 3 kernels    ``_kernels``, ``_jitsolve`` (these import no other il6sim module but each other)
 4 engine     ``compiled``, ``solve``, ``batch``
 5 runs       ``regimen``
-6 analysis   ``compare``, ``sweeps``, ``sensitivity``, ``analysis``
+6 analysis   ``compare``, ``sweeps``, ``sensitivity``, ``analysis``, ``estimate``
 7 figures    ``figures`` (drawing only: model and records layers below it, nothing from 3-6)
-8 apps       ``gallery``, ``cli``, the package ``__init__``
+8 apps       ``gallery``, ``cli``, ``cli_estimate``, ``progress``, the package ``__init__``
 
 Further rules: the model layer (and base, readouts, lowering) imports no numba, scipy or
 matplotlib; the analysis layer imports no matplotlib; the CLI imports only public names from
@@ -40,9 +40,9 @@ LAYERS: dict[str, int] = {
     "_kernels": 3, "_jitsolve": 3,
     "compiled": 4, "solve": 4, "batch": 4,
     "regimen": 5,
-    "compare": 6, "sweeps": 6, "sensitivity": 6, "analysis": 6,
+    "compare": 6, "sweeps": 6, "sensitivity": 6, "analysis": 6, "estimate": 6, "petab": 6,
     "figures": 7,
-    "gallery": 8, "cli": 8, "__init__": 8, "__main__": 8,
+    "gallery": 8, "cli": 8, "cli_estimate": 8, "progress": 8, "__init__": 8, "__main__": 8,
 }
 KERNELS = {"_kernels", "_jitsolve"}
 NO_HEAVY = {"_version", "errors", "fileio", "units", "tomlsource", "modelfile", "network", "drugs", "scenario",
@@ -162,7 +162,7 @@ def check_package(root: Path) -> list[str]:
                                     "they do not compute")
                 if imp.top_level:
                     graph.setdefault(src, set()).add(target)
-            if key == "cli":
+            if key in ("cli", "cli_estimate"):
                 bad = [n for n in imp.names if n.startswith("_") and n != "__version__"]
                 if any(p.startswith("_") and p not in ("__init__",) for p in imp.target.split(".") if p) or bad:
                     problems.append(f"{where}: the CLI imports a private name ({imp.target} {', '.join(bad)})")

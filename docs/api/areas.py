@@ -26,7 +26,8 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "readouts": ("Readouts", ("il6sim.readouts",)),
     "sweeps": ("Sweeps and sensitivity", ("il6sim.sweeps", "il6sim.sensitivity")),
     "sbml": ("SBML", ("il6sim.sbml",)),
-    "figures": ("Figures", ("il6sim.figures", "il6sim.gallery")),
+    "estimation": ("Estimation (PEtab)", ("il6sim.estimate", "il6sim.petab")),
+    "figures": ("Figures", ("il6sim.figures", "il6sim.gallery", "il6sim.analysis")),
     "errors": ("Units and errors", ("il6sim.units", "il6sim.errors")),
 }
 
@@ -38,6 +39,9 @@ MODULE_SECTIONS: dict[str, tuple[str, ...]] = {
     "readouts": ("il6sim.readouts",),
     "sweeps": ("il6sim.sweeps", "il6sim.sensitivity"),
     "sbml": ("il6sim.sbml",),
+    "estimation": ("il6sim.estimate.problem", "il6sim.estimate.objective",
+                   "il6sim.estimate.fit", "il6sim.estimate.profile", "il6sim.estimate.formula",
+                   "il6sim.estimate.tables", "il6sim.estimate.export"),
     "figures": ("il6sim.figures",),
     "errors": ("il6sim.units",),
 }

@@ -1,0 +1,145 @@
+"""Estimation: PEtab log-likelihoods against an independent evaluation, fits, profiles, bad input.
+
+The reference (``tests/petab_reference.py``) is written separately from il6sim: its own SBML
+reading (libsbml + sympy), scipy LSODA at rtol 1e-12 and its own likelihood.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import il6sim.estimate as est
+from il6sim.cli import main
+from il6sim.estimate.objective import Objective
+from il6sim.estimate.tables import PetabError
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "petab-benchmark"
+READABLE = ["Perelson_Science1996", "Crauste_CellSystems2017"]
+pytestmark = pytest.mark.skipif(not BENCH.is_dir(), reason=f"PEtab benchmark collection not found at {BENCH}")
+
+
+def _yaml(name: str) -> Path:
+    return BENCH / name / f"{name}.yaml"
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_llh_at_nominal_matches_an_independent_evaluation(name: str) -> None:
+    petab_reference = pytest.importorskip("petab_reference")
+    pytest.importorskip("sympy")
+    llh = est.load_problem(_yaml(name)).log_likelihood()
+    ref = petab_reference.reference_llh(_yaml(name))
+    assert llh == pytest.approx(ref, rel=1e-6)
+
+
+def test_llh_at_other_parameters_matches_too() -> None:
+    petab_reference = pytest.importorskip("petab_reference")
+    values = {"c": 1.860625, "delta": 0.5473381, "sd_task0_model0_perelson1_V": 0.1228322}
+    problem = est.load_problem(_yaml("Perelson_Science1996"))
+    assert problem.log_likelihood(values) == pytest.approx(petab_reference.reference_llh(
+        _yaml("Perelson_Science1996"), values), rel=1e-6)
+    assert problem.log_likelihood(values) == pytest.approx(-222.28, abs=0.01)  # the published best fit
+
+
+def test_simulate_gives_the_measurement_table_with_simulations() -> None:
+    df = est.load_problem(_yaml("Crauste_CellSystems2017")).simulate()
+    assert list(df.columns[:5]) == ["observableId", "preequilibrationConditionId", "simulationConditionId",
+                                    "measurement", "time"] and "simulation" in df and len(df) == 21
+    assert np.all(np.isfinite(df["simulation"]))
+
+
+def test_perelson_fit_reaches_the_best_known_optimum_in_most_starts() -> None:
+    res = est.fit(est.load_problem(_yaml("Perelson_Science1996")), starts=20, seed=0, threads=2)
+    assert res.best_llh == pytest.approx(-222.28, abs=0.01)
+    assert res.n_at_best(0.01) >= 10  # pyPESTO 0.7 + AMICI 1.0.1 with fides: 12 of 20 (issue 16)
+    assert len(res.starts) == 20 and all(s.n_evaluations > 0 for s in res.starts)
+
+
+def test_failed_simulations_are_failed_evaluations_not_crashes() -> None:
+    problem = est.load_problem(_yaml("Crauste_CellSystems2017"))
+    obj = Objective(problem)
+    z = np.tile(problem.free_scaled(), (3, 1))
+    z[1, list(problem.free_ids).index("rho_P")] = 3.0  # pathogen growth 1000/d: P^2 blows up in finite time
+    f = obj.nllh(problem.x_from_free_scaled(z))
+    assert math.isfinite(f[0]) and f[1] == math.inf and f[2] == f[0]  # the rows beside a failure are unaffected
+
+
+# ---------------------------------------------------------------------------------------------
+# bad input: one line naming file, row and column; nothing simulated
+
+
+def _copy(tmp_path: Path, name: str = "Perelson_Science1996") -> Path:
+    dst = tmp_path / name
+    shutil.copytree(BENCH / name, dst)
+    return dst / f"{name}.yaml"
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(("file", "old", "new", "pattern"), [
+    ("measurementData", "observableId\t", "observableIdentifier\t", r"measurementData_Perelson_Science1996.tsv:1: "
+                                                                    r"missing column 'observableId'"),
+    ("measurementData", "task0_model0_perelson1_V\t\tcondition1\t1029000",
+     "task0_model0_perelson1_W\t\tcondition1\t1029000",
+     r"measurementData_Perelson_Science1996.tsv:2 column observableId: unknown observable 'task0_model0_perelson1_W'; "
+     r"did you mean 'task0_model0_perelson1_V'"),
+    ("measurementData", "\tcondition1\t1087000", "\tcondition2\t1087000",
+     r"measurementData_Perelson_Science1996.tsv:3 column simulationConditionId: unknown condition 'condition2'"),
+    ("measurementData", "1087000", "-1087000",
+     r"measurementData_Perelson_Science1996.tsv:3 column measurement: -1.087e\+06 is not positive, but observable "
+     r"'task0_model0_perelson1_V' has a log10 transformation"),
+    ("parameters", "c\tc\tlog10\t1E-05\t100000", "c\tc\tlog10\t1E+06\t100000",
+     r"parameters_Perelson_Science1996.tsv:4 column lowerBound: lower bound 1e\+06 is above the upper bound"),
+    ("observables", "\tV\t", "\t__import__('os').system('x')\t",
+     r"observables_Perelson_Science1996.tsv:2 column observableFormula: .*"),
+    ("observables", "\tV\t", "\tV * (2 +\t", r"observables_Perelson_Science1996.tsv:2 column observableFormula: .*"),
+    ("parameters", "K0\tK0\tlog10", "K1\tK1\tlog10",
+     r"parameters_Perelson_Science1996.tsv:6 column parameterId: parameter 'K1' is used nowhere"),
+    ("observables", "\tV\t", "\tV * scale_V\t", r"observable 'task0_model0_perelson1_V' observableFormula: 'scale_V' is "
+                                                r"not a model species"),
+])
+def test_bad_problems_are_refused_in_one_line(tmp_path: Path, file: str, old: str, new: str, pattern: str) -> None:
+    yaml = _copy(tmp_path)
+    table = next(yaml.parent.glob(f"{file}_*.tsv"))
+    _edit(table, old, new)
+    with pytest.raises(PetabError, match=pattern) as info:
+        est.load_problem(yaml)
+    assert "\n" not in str(info.value)
+
+
+def test_cli_llh_and_its_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["llh", str(_yaml("Perelson_Science1996"))]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("llh = ") and float(last.split("=")[1]) == pytest.approx(-432.0385, abs=1e-3)
+    yaml = _copy(tmp_path)
+    _edit(next(yaml.parent.glob("measurementData_*.tsv")), "1087000", "abc")
+    assert main(["llh", str(yaml)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "measurementData_Perelson_Science1996.tsv:3 column measurement: 'abc'" in err
+
+
+def test_cli_fit_writes_its_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    out = tmp_path / "fit"
+    assert main(["fit", str(_yaml("Perelson_Science1996")), "--out", str(out), "--starts", "4", "--profile"]) == 0
+    summary = json.loads((out / "fit.json").read_text())
+    assert summary["best_llh"] == pytest.approx(-222.28, abs=0.01) and len(summary["starts"]) == 4
+    assert {"llh", "status", "n_evaluations", "time_s"} <= set(summary["starts"][0])
+    assert set(summary["parameters"]) == {"NN", "T0", "c", "delta", "K0", "sd_task0_model0_perelson1_V"}
+    for f in ("parameters.tsv", "waterfall.png", "fit.png", "profiles.csv", "profiles.png"):
+        assert (out / f).stat().st_size > 100, f
+    refit = est.load_problem(_yaml("Perelson_Science1996"))
+    table = (out / "parameters.tsv").read_text().splitlines()
+    assert table[0].split("\t")[:5] == ["parameterId", "parameterScale", "lowerBound", "upperBound", "nominalValue"]
+    assert main(["llh", str(_yaml("Perelson_Science1996")), "--parameters", str(out / "parameters.tsv")]) == 0
+    assert float(capsys.readouterr().out.strip().splitlines()[-1].split("=")[1]) == pytest.approx(
+        refit.log_likelihood(summary["parameters"]), rel=1e-9)
