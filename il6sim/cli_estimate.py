@@ -39,6 +39,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--threads", type=int, default=None, help="starts in parallel (default: CPU count)")
     p.add_argument("--derivatives", choices=("central", "forward"), default="central",
                    help="batched finite differences (default central)")
+    p.add_argument("--optimizer", choices=("scipy", "fides"), default="scipy",
+                   help="local optimiser: scipy least_squares (default) or fides (pip install fides)")
     p.add_argument("--scheduler", help="address of a Dask scheduler: starts run as tasks on its workers")
 
     p = sub.add_parser("export-petab", help="write a PEtab problem with the model as SBML (for pyPESTO, AMICI, ...)")
@@ -110,7 +112,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
             raise Il6simError("--scheduler needs dask[distributed]: pip install -e '.[dist]'") from None
         client = Client(args.scheduler)
     bar = ProgressBar("fit")
+    if args.optimizer == "fides":
+        try:
+            import fides  # noqa: F401
+        except ImportError:
+            raise Il6simError("--optimizer fides needs the fides package: pip install fides") from None
     res = fit(problem, args.starts, args.seed, threads=args.threads, derivatives=args.derivatives,
+              optimizer=args.optimizer,
               progress=lambda d, t: bar(d, t, f"{d}/{t} starts,"), client=client)
     bar.close()
     files: dict[str, bytes] = {}

@@ -19,7 +19,7 @@ from il6sim.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-PLACEHOLDER = re.compile(r"[\[\]|]|\b(NAME|PATH|FILE|SPEC|PREFIX|DIR|TIME|PARAM|VALUE|N)\b|\.\.\.")
+PLACEHOLDER = re.compile(r"[\[\]|]|\b(NAME|PATH|FILE|SPEC|PROBLEM|PREFIX|DIR|TIME|PARAM|VALUE|N)\b|\.\.\.")
 
 
 def _bash_blocks(text: str) -> list[str]:

@@ -125,10 +125,12 @@ def _one_side(obj: Objective, res: FitResult, j: int, direction: int, threshold:
             if step < span * 1e-5:
                 break
             continue
+        z_prev = z.copy()
         z = sr.z.copy()
         points.append((zj, sr.llh, problem.x_from_free_scaled(z)[0]))
         drop = best - sr.llh
         if drop > threshold:
+            _refine(obj, problem, j, z_prev, points, best - threshold, derivatives)
             break
         change = drop - prev_drop
         prev_drop = drop
@@ -139,6 +141,33 @@ def _one_side(obj: Objective, res: FitResult, j: int, direction: int, threshold:
         if zj in (lb[j], ub[j]):
             break
     return points
+
+
+def _refine(obj: Objective, problem: Problem, j: int, z_inside: np.ndarray,
+            points: list[tuple[float, float, np.ndarray]], level: float, derivatives: str, steps: int = 4) -> None:
+    """Add profile points by regula falsi between the last point above ``level`` and the first below it."""
+    inside = points[-2] if len(points) > 1 else None
+    if inside is None:
+        return
+    (za, la, _), (zb, lb_, _) = inside, points[-1]
+    z_warm = z_inside
+    for _ in range(steps):
+        zc = _crossing(za, la, zb, lb_, level)
+        if not (min(za, zb) < zc < max(za, zb)):
+            break
+        sr = optimize_from(obj, np.concatenate([z_warm[:j], [zc], z_warm[j + 1:]]), fixed=[j], fixed_values=[zc],
+                           derivatives=derivatives, max_evaluations=400)
+        if not math.isfinite(sr.llh):
+            break
+        points.insert(len(points) - 1, (zc, sr.llh, problem.x_from_free_scaled(sr.z)[0]))
+        if abs(sr.llh - level) < 1e-3:
+            break
+        if sr.llh > level:
+            za, la, z_warm = zc, sr.llh, sr.z
+        else:
+            zb, lb_ = zc, sr.llh
+    origin = points[0][0]
+    points.sort(key=lambda q: abs(q[0] - origin))  # outward from the best fit, as the caller reads them
 
 
 def profile(res: FitResult, parameters: Sequence[str] | None = None, *, threshold: float = THRESHOLD_95,
