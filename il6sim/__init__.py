@@ -102,7 +102,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from .compare import CompareTable, compare_drugs, write_compare
     from .compiled import CompiledNetwork, compile_network
     from .drugs import Dose, Drug, add_drug, load_drug
-    from .estimate import FitResult, fit
+    from .estimate.fit import FitResult, fit
     from .modelcard import model_card
     from .network import Compartment, Network, Observable, Parameter, RateExpr, Reaction, Species
     from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetParameter
