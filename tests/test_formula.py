@@ -1,4 +1,4 @@
-"""Tests of il6sim.estimate.formula: parser, evaluator, printer, substitution, derivatives, limits."""
+"""Tests of il6sim.expr: parser, evaluator, printer, substitution, derivatives, limits."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from il6sim.errors import Il6simError
-from il6sim.estimate.formula import MAX_DEPTH, MAX_LENGTH, Formula, FormulaError, parse_formula
+from il6sim.expr import MAX_DEPTH, MAX_LENGTH, Formula, FormulaError, parse_formula
 
 X = np.array([0.1, 0.35, 0.7, 0.95])
 Y = np.array([[0.2], [0.6]])  # broadcasts against X to shape (2, 4)

@@ -40,7 +40,7 @@ MODULE_SECTIONS: dict[str, tuple[str, ...]] = {
     "sweeps": ("il6sim.sweeps", "il6sim.sensitivity"),
     "sbml": ("il6sim.sbml",),
     "estimation": ("il6sim.estimate.problem", "il6sim.estimate.objective",
-                   "il6sim.estimate.fit", "il6sim.estimate.profile", "il6sim.estimate.formula",
+                   "il6sim.estimate.fit", "il6sim.estimate.profile", "il6sim.expr",
                    "il6sim.estimate.tables", "il6sim.estimate.export"),
     "figures": ("il6sim.figures",),
     "errors": ("il6sim.units",),

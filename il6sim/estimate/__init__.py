@@ -5,7 +5,7 @@ start) and PEtab's semantics (Schmiester et al. 2021): the objective is the nega
 log-likelihood with its normalisation terms, parameter scales live in the problem.
 
 * :mod:`~il6sim.estimate.tables`: the YAML and TSV files as plain data, with file/row locations.
-* :mod:`~il6sim.estimate.formula`: a safe parser of observable and noise formulas (never ``eval``).
+* :mod:`il6sim.expr` (shared with the SBML reader): a safe formula parser (never ``eval``).
 * :mod:`~il6sim.estimate.problem`: :func:`load_problem`, every cross-reference checked.
 * :mod:`~il6sim.estimate.objective`: many parameter vectors simulated as one batch; nllh, residuals.
 * :mod:`~il6sim.estimate.fit`: seeded multistart with batched finite-difference derivatives.

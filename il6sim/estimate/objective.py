@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..batch import run_batch
+from ..expr import Formula, parse_formula
 from ..solve import steady_state_at
-from .formula import Formula, parse_formula
 from .problem import Experiment, Problem, Source
 
 __all__ = ["SIGMA_OFFSET", "Objective"]

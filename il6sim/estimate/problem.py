@@ -2,7 +2,7 @@
 
 :func:`load_problem` reads the YAML and tables (:mod:`~il6sim.estimate.tables`), the model (SBML
 through il6sim's reader, or an il6sim TOML model), parses every formula safely
-(:mod:`~il6sim.estimate.formula`), checks every cross-reference with a one-line error naming file,
+(:mod:`il6sim.expr`), checks every cross-reference with a one-line error naming file,
 row and column, and groups the measurements into *experiments* (one per preequilibration and
 simulation condition pair), each with its compiled network and the rules that turn a vector of
 PEtab parameters into model parameters and initial states.
@@ -29,9 +29,9 @@ import numpy as np
 
 from ..compiled import CompiledNetwork, compile_network
 from ..errors import Il6simError, suggest
+from ..expr import Formula, FormulaError, parse_formula
 from ..network import Network
 from ..protocol import Protocol
-from .formula import Formula, FormulaError, parse_formula
 from .tables import PetabError, Table, number, read_problem_yaml, read_table
 
 __all__ = ["Experiment", "Measurements", "ObservableSpec", "ParameterSpec", "Problem", "Source", "load_problem"]

@@ -244,7 +244,7 @@ def predict(problem: Problem, parameter_sets: np.ndarray, observable: str, times
         raise PetabError(f"unknown condition '{cond}' (conditions: {', '.join(problem.conditions)})")
     observables = dict(problem.observables)
     if observable not in observables:
-        from .formula import parse_formula
+        from ..expr import parse_formula
 
         cn = problem.experiments[0].cn
         if observable not in cn.species_ids and observable not in cn.observable_ids:

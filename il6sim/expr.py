@@ -56,7 +56,7 @@ from typing import Any, NamedTuple, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from il6sim.errors import Il6simError, suggest
+from .errors import Il6simError, suggest
 
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "Formula", "FormulaError", "parse_formula"]
 
@@ -694,7 +694,7 @@ def parse_formula(text: str, *, where: str = "") -> Formula:
     >>> parse_formula("k1 * (A + ", where="obs.tsv:3 observableFormula")
     Traceback (most recent call last):
     ...
-    il6sim.estimate.formula.FormulaError: obs.tsv:3 observableFormula: unexpected end of formula after '+' at column 9; expected a number, a name or '('
+    il6sim.expr.FormulaError: obs.tsv:3 observableFormula: unexpected end of formula after '+' at column 9; expected a number, a name or '('
     """
     prefix = f"{where}: " if where else ""
     if not isinstance(text, str):
