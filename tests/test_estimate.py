@@ -36,6 +36,21 @@ def test_llh_at_nominal_matches_an_independent_evaluation(name: str) -> None:
     assert llh == pytest.approx(ref, rel=1e-6)
 
 
+def test_every_benchmark_problem_il6sim_reads_is_checked() -> None:
+    """As the SBML reader widens (issue 17), each newly readable problem must join READABLE above."""
+    from il6sim.errors import Il6simError
+
+    readable, refused = [], {}
+    for folder in sorted(p for p in BENCH.iterdir() if p.is_dir()):
+        try:
+            est.load_problem(folder / f"{folder.name}.yaml")
+            readable.append(folder.name)
+        except Il6simError as exc:
+            refused[folder.name] = str(exc).rsplit(": ", 1)[-1][:80]
+    print(f"{len(readable)} of {len(readable) + len(refused)} PEtab benchmark problems read: {', '.join(readable)}")
+    assert sorted(readable) == sorted(READABLE), "add the newly readable problems to READABLE"
+
+
 def test_llh_at_other_parameters_matches_too() -> None:
     petab_reference = pytest.importorskip("petab_reference")
     values = {"c": 1.860625, "delta": 0.5473381, "sd_task0_model0_perelson1_V": 0.1228322}
