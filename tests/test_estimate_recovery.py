@@ -117,3 +117,23 @@ def test_il6sim_extension_conditions_run_a_regimen(tmp_path: Path) -> None:
     direct = run.simulate([0.0, *times], rtol=1e-10)["drug_total_ug_ml"][1:]
     np.testing.assert_allclose(sim, direct, rtol=1e-6)
     assert np.isfinite(problem.log_likelihood())
+
+
+def test_laplace_and_log_noise_terms_and_a_laplace_fit(tmp_path: Path) -> None:
+    """Closed forms: with data = simulation, llh = -sum log(2 sigma) (Laplace, lin) and
+    -sum [log(2 sigma) + log(m)] (Laplace on ln); a Laplace problem is fitted by L-BFGS-B."""
+    truth = il6sim.simulate("models/examples/binding.toml", [0.0, *TIMES], parameters=TRUE, rtol=1e-12,
+                            solver="scipy")["l__r"][1:]
+    yaml = write_problem(tmp_path / "lap", truth)
+    obs = yaml.parent / "observables.tsv"
+    obs.write_text(obs.read_text().replace("\tlin\tnormal", "\tlin\tlaplace"))
+    problem = est.load_problem(yaml)
+    assert problem.log_likelihood() == pytest.approx(-len(TIMES) * np.log(2 * SIGMA), rel=1e-9)
+    obs.write_text(obs.read_text().replace("\tlin\tlaplace", "\tlog\tlaplace"))
+    assert est.load_problem(yaml).log_likelihood() == pytest.approx(
+        -np.sum(np.log(2 * SIGMA) + np.log(truth)), rel=1e-9)
+    obs.write_text(obs.read_text().replace("\tlog\tlaplace", "\tlin\tlaplace"))
+    res = est.fit(est.load_problem(yaml), starts=4, seed=1, threads=2)
+    assert res.best_llh == pytest.approx(-len(TIMES) * np.log(2 * SIGMA), abs=1e-3)
+    assert res.parameters["kon"] == pytest.approx(TRUE["kon"], rel=1e-3)
+    assert res.parameters["kd"] == pytest.approx(TRUE["kd"], rel=1e-3)

@@ -237,13 +237,6 @@ class Objective:
             s = np.sqrt(np.maximum(2.0 * np.log(sigma) + np.log(2 * np.pi) + SIGMA_OFFSET, 0.0))
         return np.concatenate([r, s], axis=1)
 
-    def residual_constant(self) -> float:
-        """nllh − 0.5 Σ residuals² (the terms least squares does not see), for reporting llh from residuals."""
-        m = len(self.problem.measurements.observable)
-        if self.sigma_estimated:
-            return self._change_of_variables - 0.5 * m * SIGMA_OFFSET
-        return self._change_of_variables  # + sum log(sqrt(2 pi) sigma) with sigma constant: added by the caller
-
     @property
     def least_squares_ok(self) -> bool:
         """True when every observable has normal noise (the objective is a sum of squares)."""
