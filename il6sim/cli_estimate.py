@@ -125,9 +125,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     summary = res.as_dict()
     summary["command"] = " ".join(["il6sim", *getattr(args, "argv", [])]) or "il6sim fit"
     files["parameters.tsv"] = _parameter_table(problem, res.parameters)
-    files["waterfall.png"] = _png(waterfall_figure(res.waterfall(), title=Path(problem.path).stem))
-    files["fit.png"] = _png(data_figure(problem.simulate(res.parameters), title=f"{Path(problem.path).stem}: "
-                                        f"llh {res.best_llh:.4f}"))
+    name = Path(problem.path).stem if Path(problem.path).stem != "problem" else Path(problem.path).parent.name
+    files["waterfall.png"] = _png(waterfall_figure(res.waterfall(), title=name))
+    files["fit.png"] = _png(data_figure(problem.simulate(res.parameters), title=f"{name}: llh {res.best_llh:.4f}"))
     if args.profile:
         pbar = ProgressBar("profiles")
         prof = res.profile(threads=args.threads, progress=lambda d, t: pbar(d, t, f"{d}/{t} sides,"))

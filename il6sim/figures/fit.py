@@ -70,7 +70,7 @@ def data_figure(table: Any, *, title: str = "") -> Figure:
             ax.scatter(t, d["measurement"].astype(float), s=12, color=colour, label=c)
             ax.plot(t[order], d["simulation"].astype(float).to_numpy()[order], color=colour, lw=1.2)
         ax.set_title(o, fontsize=9)
-        ax.set_xlabel("time")
+        ax.set_xlabel("time (the model's unit: h for il6sim models)")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     if len(conds) <= 12:
