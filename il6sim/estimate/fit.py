@@ -293,8 +293,8 @@ def start_points(problem: Problem, starts: int, seed: int, objective: Objective 
 
 
 def fit(problem: Problem, starts: int | np.ndarray = 20, seed: int = 0, *, threads: int | None = None,
-        derivatives: str = "central", rtol: float = 1e-8, atol: float = 1e-12, max_evaluations: int = 2000,
-        eager: bool = False, optimizer: str = "scipy",
+        derivatives: str = "central", rtol: float = 1e-6, atol: float = 1e-10, max_evaluations: int = 2000,
+        eager: bool = False, optimizer: str = "scipy", polish_rtol: float | None = 1e-9,
         include_nominal: bool = False, resample: bool = True, progress: Callable[[int, int], None] | None = None,
         client: Any = None) -> FitResult:
     """Fit ``problem`` from ``starts`` seeded random starts; the result lists every start, best first.
@@ -307,7 +307,9 @@ def fit(problem: Problem, starts: int | np.ndarray = 20, seed: int = 0, *, threa
         parameters' scales (e.g. to compare tools from the same points).
     threads : starts run in this many threads (default: the CPU count).
     derivatives : ``"central"`` or ``"forward"`` batched finite differences.
-    rtol, atol : integrator tolerances.
+    rtol, atol : integrator tolerances of the search (loose: cheap simulations).
+    polish_rtol : every start's end point is re-evaluated at this tolerance, and the best one
+        polished by a short local optimisation there (``None``: report the search tolerance's values).
     include_nominal : also start from the nominal values (as start 0), e.g. to polish a known fit.
     optimizer : ``"scipy"`` (least_squares TRF, or L-BFGS-B for Laplace noise; the default) or
         ``"fides"`` (trust-region Newton for box bounds with the Gauss-Newton Hessian; needs
@@ -355,10 +357,35 @@ def fit(problem: Problem, starts: int | np.ndarray = 20, seed: int = 0, *, threa
                 done += 1
                 if progress:
                     progress(done, n)
+    if polish_rtol is not None:
+        results = _at_tolerance(problem, results, polish_rtol, kw)
     results.sort(key=lambda s: (-s.llh if math.isfinite(s.llh) else math.inf, s.index))
     return FitResult(problem, tuple(results), seed, time.perf_counter() - t0,
                      {"starts": len(z0s), "derivatives": derivatives, "rtol": rtol, "atol": atol,
-                      "include_nominal": include_nominal, "resample": resample, "discarded_draws": discarded})
+                      "polish_rtol": polish_rtol, "include_nominal": include_nominal, "resample": resample,
+                      "discarded_draws": discarded})
+
+
+def _at_tolerance(problem: Problem, results: list[StartResult], rtol: float, kw: dict[str, Any]) -> list[StartResult]:
+    """Re-evaluate every start's end point at ``rtol`` (one batch) and polish the best one there.
+
+    The starts search at a loose tolerance (cheap simulations; their finite differences stay
+    accurate enough for the trust region); the llh a user reads is then the tight-tolerance value,
+    and the best point is refined by a short local optimisation at that tolerance.
+    """
+    obj = Objective(problem, rtol=rtol, atol=rtol * 1e-4)
+    ends = np.array([s.z for s in results])
+    f = obj.nllh(problem.x_from_free_scaled(ends))
+    out = [StartResult(s.index, s.z0, s.z, float(-fi) if math.isfinite(fi) else -math.inf, s.status, s.message,
+                       s.n_evaluations + 1, s.time_s) for s, fi in zip(results, f)]
+    best = max(range(len(out)), key=lambda i: out[i].llh)
+    if math.isfinite(out[best].llh):
+        b = out[best]
+        polished = optimize_from(obj, b.z, index=b.index, **kw)
+        if polished.llh >= b.llh:
+            out[best] = StartResult(b.index, b.z0, polished.z, polished.llh, b.status, b.message,
+                                    b.n_evaluations + polished.n_evaluations, b.time_s + polished.time_s)
+    return out
 
 
 def _remote_start(path: str, z0: np.ndarray, index: int, rtol: float, atol: float, kw: dict[str, Any]) -> StartResult:
