@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import Il6simError
+from .errors import Il6simError, suggest
 from .fileio import atomic_write
 from .progress import ProgressBar
 
@@ -57,8 +57,6 @@ def _values_from_table(path: str, problem: Any) -> dict[str, float]:
     for i, r in enumerate(t.rows):
         pid = r["parameterId"]
         if pid not in ids:
-            from .errors import suggest
-
             raise Il6simError(f"{t.where(i, 'parameterId')}: '{pid}' is not in the problem's parameter table"
                               f"{suggest(pid, ids)}")
         out[pid] = number(r["nominalValue"], t.where(i, "nominalValue"))

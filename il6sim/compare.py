@@ -28,7 +28,7 @@ from .drugs import load_drug
 from .errors import Il6simError
 from .fileio import atomic_write
 from .network import Network
-from .readouts import DosingSchedule, Window, inhibition, mean, output_grid, peak, value_at
+from .readouts import DosingSchedule, Metric, Window, inhibition, mean, output_grid, peak
 from .regimen import Run, build_run
 from .results import Result
 from .shipped import shipped_names
@@ -96,9 +96,10 @@ def _sha256(path: str) -> str:
 def _row(label: str, res: Result, ref: Result, window: Window, t_dose: float, regimen: str) -> dict[str, Any]:
     t = res.time_h
     w = window.label
+    before = Metric("before", time_h=t_dose)
     row: dict[str, Any] = {"drug": label, "regimen": regimen}
     for obs in LEVELS:
-        row[f"before[{w[1:].split(':')[0]}]:{obs}"] = float(value_at(t, res[obs], t_dose, before=True))
+        row[f"{before.name}:{obs}"] = float(before.evaluate(t, res[obs]))
         row[f"peak{w}:{obs}"] = float(peak(t, res[obs], window))
         row[f"mean{w}:{obs}"] = float(mean(t, res[obs], window))
     for obs in DRUG_LEVELS:

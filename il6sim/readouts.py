@@ -150,9 +150,6 @@ def add_dose_times(t: Sequence[float] | np.ndarray, dose_times: Sequence[float])
 
 # ---------------------------------------------------------------------------------------------
 # windows
-_TIME = r"[0-9.eE+-]+\s*(?:h|d|min|w|wk|week|weeks|day|days|hour|hours)?"
-
-
 def _parse_time(text: str, what: str) -> float:
     from .units import parse_time  # model layer, no engine
 

@@ -37,13 +37,11 @@ class FiniteDifferences:
 
     ``mode="forward"`` simulates p + 1 rows per Jacobian, ``"central"`` 2p + 1. The step on the
     scale of parameter j is ``step * max(1, |z_j|)``, reflected inside the bounds. ``fixed`` lists
-    indices (into the estimated parameters) held at ``fixed_values`` (for profiles). ``eager``
-    simulates the perturbed rows in the same batch as the point itself (one kernel call per
-    iteration instead of two; wasted when the optimiser rejects the point).
+    indices (into the estimated parameters) held at ``fixed_values`` (for profiles).
     """
 
     def __init__(self, objective: Objective, *, mode: str = "central", step: float | None = None,
-                 fixed: Sequence[int] = (), fixed_values: Sequence[float] = (), eager: bool = False) -> None:
+                 fixed: Sequence[int] = (), fixed_values: Sequence[float] = ()) -> None:
         if mode not in ("forward", "central"):
             raise ValueError("mode must be 'forward' or 'central'")
         self.obj = objective
@@ -57,8 +55,6 @@ class FiniteDifferences:
         self.varying = np.array([j for j in range(n) if j not in set(self.fixed.tolist())], dtype=np.int64)
         self.lb, self.ub = lb[self.varying], ub[self.varying]
         self._cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._pert: dict[bytes, tuple[np.ndarray, ...]] = {}
-        self.eager = eager
         self.n_rows = 0
 
     def full(self, w: np.ndarray) -> np.ndarray:
@@ -91,21 +87,15 @@ class FiniteDifferences:
         return rows, h
 
     def _at(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(sim, sigma, ok, nllh) at ``w``; with ``eager``, the perturbed rows go in the same batch."""
+        """(sim, sigma, ok, nllh) at ``w``, cached: the optimiser asks for residuals and Jacobian at one point."""
         w = np.asarray(w, dtype=float)
         key = w.tobytes()
         hit = self._cache.get(key)
         if hit is None:
-            if self.eager and w.size:
-                rows, h = self._rows(w)
-                sim, sigma, ok, f = self._evaluate(np.vstack([w[None, :], rows]))
-                self._pert[key] = (h, sim[1:], sigma[1:], ok[1:], f[1:])
-            else:
-                sim, sigma, ok, f = self._evaluate(w[None, :])
+            sim, sigma, ok, f = self._evaluate(w[None, :])
             hit = (sim[0], sigma[0], ok[:1], f[:1])
             if len(self._cache) > 8:
                 self._cache.clear()
-                self._pert.clear()
             self._cache[key] = hit
         return hit
 
@@ -126,15 +116,11 @@ class FiniteDifferences:
 
     def _perturbed(self, w: np.ndarray, fn: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
                    ) -> np.ndarray:
-        """d fn / d w (n_out, n_varying) from one batch of perturbed rows (computed with ``w`` if eager)."""
+        """d fn / d w (n_out, n_varying) from one batch of perturbed rows."""
         w = np.asarray(w, dtype=float)
         p = w.size
-        pre = self._pert.get(w.tobytes())
-        if pre is not None:
-            h, sim, sigma, ok, f = pre
-        else:
-            rows, h = self._rows(w)
-            sim, sigma, ok, f = self._evaluate(rows)
+        rows, h = self._rows(w)
+        sim, sigma, ok, f = self._evaluate(rows)
         vals = fn(sim, sigma, ok, f)
         good = ok & np.all(np.isfinite(vals), axis=1)
         s0, g0, ok0, f0 = self._at(w)
@@ -183,12 +169,12 @@ class StartResult:
 
 def optimize_from(objective: Objective, z0: np.ndarray, *, index: int = 0, fixed: Sequence[int] = (),
                   fixed_values: Sequence[float] = (), derivatives: str = "central", max_evaluations: int = 2000,
-                  tol: float = 1e-10, eager: bool = False, optimizer: str = "scipy") -> StartResult:
+                  tol: float = 1e-10, optimizer: str = "scipy") -> StartResult:
     """One bounded local optimisation from ``z0`` (estimated parameters on their scales)."""
     from scipy.optimize import least_squares, minimize
 
     t0 = time.perf_counter()
-    fd = FiniteDifferences(objective, mode=derivatives, fixed=fixed, fixed_values=fixed_values, eager=eager)
+    fd = FiniteDifferences(objective, mode=derivatives, fixed=fixed, fixed_values=fixed_values)
     w0 = np.clip(np.asarray(z0, dtype=float)[fd.varying], fd.lb, fd.ub)
     f0 = fd.nllh(w0)
     if not math.isfinite(f0):
@@ -294,7 +280,7 @@ def start_points(problem: Problem, starts: int, seed: int, objective: Objective 
 
 def fit(problem: Problem, starts: int | np.ndarray = 20, seed: int = 0, *, threads: int | None = None,
         derivatives: str = "central", rtol: float = 1e-6, atol: float = 1e-10, max_evaluations: int = 2000,
-        eager: bool = False, optimizer: str = "scipy", polish_rtol: float | None = 1e-9,
+        optimizer: str = "scipy", polish_rtol: float | None = 1e-9,
         include_nominal: bool = False, resample: bool = True, progress: Callable[[int, int], None] | None = None,
         client: Any = None) -> FitResult:
     """Fit ``problem`` from ``starts`` seeded random starts; the result lists every start, best first.
@@ -333,7 +319,7 @@ def fit(problem: Problem, starts: int | np.ndarray = 20, seed: int = 0, *, threa
     if include_nominal:
         z0s = np.vstack([problem.free_scaled(), z0s])
     n = len(z0s)
-    kw = {"derivatives": derivatives, "max_evaluations": max_evaluations, "eager": eager, "optimizer": optimizer}
+    kw = {"derivatives": derivatives, "max_evaluations": max_evaluations, "optimizer": optimizer}
     done = 0
     results: list[StartResult] = []
     if client is not None:

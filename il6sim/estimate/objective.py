@@ -72,6 +72,13 @@ class Objective:
         self._formulas: dict[tuple[str, str, tuple[str, ...]], Formula] = {}
         m = problem.measurements
         self._groups = self._group_rows()
+        # per experiment: its groups with their columns among the experiment's own rows
+        per_exp: dict[int, list[tuple[str, tuple[str, ...], tuple[str, ...], np.ndarray, np.ndarray]]] = {}
+        for ei, oid, opar, npar, rows in self._groups:
+            local = {int(r): k for k, r in enumerate(problem.experiments[ei].rows)}
+            cols = np.array([local[int(r)] for r in rows], dtype=np.int64)
+            per_exp.setdefault(ei, []).append((oid, opar, npar, rows, cols))
+        self._per_experiment = list(per_exp.items())
         self.sigma_estimated = self._sigma_depends_on_parameters()
         self._transform = np.array([problem.observables[o].transformation for o in m.observable])
         self._laplace = np.array([problem.observables[o].distribution == "laplace" for o in m.observable])
@@ -176,23 +183,18 @@ class Objective:
         sigma = np.full_like(sim, np.nan)
         ok = np.ones(n, dtype=bool)
         ids = self.problem.parameter_ids
-        per_exp: dict[int, list[tuple[str, tuple[str, ...], tuple[str, ...], np.ndarray]]] = {}
-        for ei, oid, opar, npar, rows in self._groups:
-            per_exp.setdefault(ei, []).append((oid, opar, npar, rows))
-        for ei, groups in per_exp.items():
+        for ei, groups in self._per_experiment:
             e = self.problem.experiments[ei]
             states, p, ok_e = self._experiment_states(e, x)
             ok &= ok_e
-            local = {int(r): k for k, r in enumerate(e.rows)}
             cn = e.cn
-            for oid, opar, npar, rows in groups:
-                cols = np.array([local[int(r)] for r in rows])
+            volumes = {c.id: c.volume_l for c in e.network.compartments}
+            for oid, opar, npar, rows, cols in groups:
                 env: dict[str, Any] = {}
                 f_obs = self._formula("observable", oid, opar)
                 f_noise = self._formula("noise", oid, npar)
-                needed = f_obs.symbols | f_noise.symbols
-                for s in needed:
-                    if s in cn.parameter_index and s not in ids:
+                for s in f_obs.symbols | f_noise.symbols:
+                    if s in cn.parameter_index:  # model parameters: table values and condition overrides applied
                         env[s] = p[:, cn.parameter_index[s]][:, None]
                     elif s in ids:
                         env[s] = x[:, ids.index(s)][:, None]
@@ -203,10 +205,8 @@ class Objective:
                     elif s in cn.observable_ids:
                         flat = states[:, cols].reshape(-1, cn.n_species)
                         env[s] = cn.observables(flat)[:, cn.observable_ids.index(s)].reshape(n, cols.size)
-                    elif s in {c.id: c for c in e.network.compartments}:
-                        env[s] = next(c.volume_l for c in e.network.compartments if c.id == s)
-                    elif s in cn.parameter_index:  # a model parameter that is also a table entry
-                        env[s] = p[:, cn.parameter_index[s]][:, None]
+                    elif s in volumes:
+                        env[s] = volumes[s]
                 y = np.broadcast_to(f_obs.evaluate(env), (n, cols.size))
                 env[oid] = y
                 sigma[:, rows] = np.broadcast_to(f_noise.evaluate(env), (n, cols.size))

@@ -252,15 +252,21 @@ def _load_network(path: str) -> Network:
     return load_model(path)
 
 
+def _new_id(t: Table, i: int, column: str, seen: set[str] | dict[str, Any], what: str) -> str:
+    """The identifier in row ``i``, checked to be valid and not seen before in ``seen``."""
+    ident = t.rows[i][column]
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ident):
+        raise PetabError(f"{t.where(i, column)}: {ident!r} is not a valid identifier")
+    if ident in seen:
+        raise PetabError(f"{t.where(i, column)}: {what} '{ident}' is defined twice")
+    return ident
+
+
 def _parameters(t: Table) -> tuple[ParameterSpec, ...]:
     out: list[ParameterSpec] = []
     seen: set[str] = set()
     for i, r in enumerate(t.rows):
-        pid = r["parameterId"]
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", pid):
-            raise PetabError(f"{t.where(i, 'parameterId')}: {pid!r} is not a valid identifier")
-        if pid in seen:
-            raise PetabError(f"{t.where(i, 'parameterId')}: parameter '{pid}' is listed twice")
+        pid = _new_id(t, i, "parameterId", seen, "parameter")
         seen.add(pid)
         scale = r["parameterScale"] or "lin"
         if scale not in SCALES:
@@ -295,11 +301,7 @@ def _observables(tables: Sequence[Table]) -> dict[str, ObservableSpec]:
     out: dict[str, ObservableSpec] = {}
     for t in tables:
         for i, r in enumerate(t.rows):
-            oid = r["observableId"]
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", oid):
-                raise PetabError(f"{t.where(i, 'observableId')}: {oid!r} is not a valid identifier")
-            if oid in out:
-                raise PetabError(f"{t.where(i, 'observableId')}: observable '{oid}' is defined twice")
+            oid = _new_id(t, i, "observableId", out, "observable")
             try:
                 f = parse_formula(r["observableFormula"], where=t.where(i, "observableFormula"))
                 n = parse_formula(r["noiseFormula"] or "1", where=t.where(i, "noiseFormula"))
