@@ -215,9 +215,9 @@ def _split_assignment(text: str, option: str) -> tuple[str, str]:
 
 def _network(args: argparse.Namespace):
     from .scenario import convert_parameter_value
-    from .shipped import load_model
+    from .shipped import load_network
 
-    network = load_model(args.model)
+    network = load_network(args.model)
     for item in args.genotype:
         variant, genotype = _split_assignment(item, "--genotype")
         network = network.with_genotype(variant, genotype)
@@ -324,13 +324,13 @@ def _cmd_steady(args: argparse.Namespace) -> int:
 def _cmd_model_card(args: argparse.Namespace) -> int:
     from .fileio import atomic_write
     from .modelcard import model_card
-    from .shipped import load_model
+    from .shipped import load_network
 
     if args.out:
         check_writable(args.out)
     command = "il6sim model-card" + (f" --model {args.model}" if args.model != "il6" else "") + (
         f" --out {args.out}" if args.out else "")
-    text = model_card(load_model(args.model), command=command)
+    text = model_card(load_network(args.model), command=command)
     if args.out:
         atomic_write(args.out, text.encode())
     else:
@@ -342,10 +342,10 @@ def _cmd_export_sbml(args: argparse.Namespace) -> int:
     from .drugs import add_drug, load_drug
     from .regimen import parse_weight
     from .sbml import to_sbml
-    from .shipped import load_model
+    from .shipped import load_network
 
     check_writable(args.out)
-    net = load_model(args.model)
+    net = load_network(args.model)
     weight = parse_weight(args.weight)
     for name in args.drug:
         net = add_drug(net, load_drug(name), weight_kg=weight)
@@ -449,13 +449,13 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .shipped import load_model, shipped_names
+    from .shipped import load_network, shipped_names
 
     if args.what in ("models", "scenarios", "drugs"):
         for name in shipped_names(args.what):
             print(name)
         return 0
-    network = load_model(args.model)
+    network = load_network(args.model)
     if args.what == "parameters":
         for p in network.parameters:
             print(f"{p.id:28s} {p.value:12.6g} {p.unit:14s} {p.source}")

@@ -345,14 +345,14 @@ def run_gallery(out: str | Path, *, only: Sequence[str] | None = None, formats: 
     >>> run_gallery(d, only=["schematic"]).summary()
     'recomputed: 0, up to date: 1'
     """
-    from .shipped import load_model
+    from .shipped import load_network
 
     specs = select(only)
     fmts = parse_formats(formats)
     if not (10 <= int(dpi) <= 1200):
         raise Il6simError(f"--dpi must be between 10 and 1200, got {dpi}")
     path = prepare_out_dir(out)
-    net = network if network is not None else load_model("il6")
+    net = network if network is not None else load_network("il6")
     report = GalleryReport()
     total = sum(s.estimate_s for s in specs)
     done = 0.0

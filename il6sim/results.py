@@ -249,7 +249,7 @@ class Result:
     def units(self) -> dict[str, str]:
         """Unit of every name (species in nM, observables in their own unit, time in h)."""
         out = {"time_h": "h"}
-        out.update({s: "nM" for s in self.species})
+        out.update(dict.fromkeys(self.species, str(self.provenance.get("species_unit", "nM"))))
         out.update(dict(zip(self.observable_ids, self.observable_units)))
         return out
 

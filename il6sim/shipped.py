@@ -11,10 +11,14 @@ Shipped files live in the repository's ``models/`` folder (installed into the wh
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import UnknownNameError, suggest
 from .modelfile import read_model
 from .network import Network
+
+if TYPE_CHECKING:
+    from .sbml_model import SbmlModel
 
 __all__ = ["DEFAULT_MODEL", "load_model", "models_dir", "resolve", "shipped_names"]
 
@@ -69,8 +73,13 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Network:
+def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Network | SbmlModel:
     """Load a shipped model by name (``"il6"``) or a model file by path.
+
+    A ``.toml`` file or an SBML file whose kinetic laws are mass action gives a
+    :class:`~il6sim.network.Network` (drugs, sweeps, the jit solver); any other SBML core model gives
+    an :class:`~il6sim.sbml_model.SbmlModel`, which :func:`il6sim.simulate` integrates with its rules
+    and events (see :func:`load_network` where a Network is required).
 
     >>> net = load_model("models/examples/binding.toml")
     >>> net.name, len(net.reactions)
@@ -78,7 +87,38 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Network:
     """
     path = resolve(name_or_path, "models")
     if path.suffix.lower() == ".xml":
+        from .errors import ModelFileError
         from .sbml import read_sbml  # optional extra
+        from .sbml_model import read_sbml_model
 
-        return read_sbml(path)
+        try:
+            return read_sbml(path)  # mass action: the compiled index-array path (drugs, sweeps, jit)
+        except ModelFileError:
+            return read_sbml_model(path)  # anything else SBML core can say: the general path
     return read_model(path)
+
+
+def load_network(name_or_path: str | Path = DEFAULT_MODEL) -> Network:
+    """:func:`load_model`, for callers that need a mass-action :class:`~il6sim.network.Network`.
+
+    Raises
+    ------
+    ModelFileError
+        For an SBML model that is not mass action (rules, events, general rate laws): one line naming
+        the file and the construct that kept it off the compiled path.
+
+    >>> load_network("models/examples/binding.toml").name
+    'binding'
+    """
+    model = load_model(name_or_path)
+    if isinstance(model, Network):
+        return model
+    from .errors import ModelFileError
+    from .sbml import read_sbml
+
+    try:
+        read_sbml(resolve(name_or_path, "models"))
+    except ModelFileError as e:
+        raise ModelFileError(f"{e} (this needs a mass-action model: simulate general SBML with il6sim.simulate)") \
+            from None
+    raise AssertionError("unreachable")  # pragma: no cover

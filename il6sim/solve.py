@@ -35,10 +35,12 @@ from .lowering import lower_protocol
 from .network import Network
 from .protocol import Protocol
 from .results import Result, SteadyState
+from .sbml_model import SbmlModel
+from .sbml_simulate import simulate_sbml
 
 __all__ = ["DEFAULT_SOLVER", "SOLVERS", "SolverOptions", "as_compiled", "simulate", "steady_state"]
 
-ModelLike = Network | CompiledNetwork | str | Path
+ModelLike = Network | CompiledNetwork | SbmlModel | str | Path
 
 _COMPILED_CACHE: dict[int, tuple[Network, CompiledNetwork]] = {}
 
@@ -48,9 +50,9 @@ def as_compiled(model: ModelLike) -> CompiledNetwork:
     if isinstance(model, CompiledNetwork):
         return model
     if isinstance(model, (str, Path)):
-        from .shipped import load_model
+        from .shipped import load_network
 
-        model = load_model(model)
+        model = load_network(model)
     if not isinstance(model, Network):
         raise TypeError(f"expected a Network, CompiledNetwork, model name or path; got {type(model).__name__}")
     hit = _COMPILED_CACHE.get(id(model))
@@ -249,6 +251,16 @@ def simulate(
     3.783
     """
     t0_wall = time.perf_counter()
+    if isinstance(model, (str, Path)):
+        from .shipped import load_model
+
+        model = load_model(model)
+    if isinstance(model, SbmlModel):  # general SBML: register programs, LSODA and SBML events
+        if protocol is not None or initial is not None:
+            raise SolverError("protocol= and initial= are not supported for general SBML models yet; write doses "
+                              "as SBML events in the model file")
+        return simulate_sbml(model, t_eval, parameters=parameters, rtol=rtol, atol=float(np.min(atol)),
+                             max_step=max_step, throw=throw)
     cn = as_compiled(model)
     solver = _pick_solver(solver, method)
     if method is None:

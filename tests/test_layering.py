@@ -35,17 +35,17 @@ PACKAGE = Path(__file__).resolve().parents[1] / "il6sim"
 LAYERS: dict[str, int] = {
     "_version": 0, "errors": 0, "fileio": 0,
     "units": 1, "tomlsource": 1, "modelfile": 1, "network": 1, "drugs": 1, "scenario": 1, "protocol": 1,
-    "shipped": 1, "sbml": 1, "sbml_math": 1, "modelcard": 1, "expr": 1,
+    "shipped": 1, "sbml": 1, "sbml_math": 1, "sbml_model": 1, "modelcard": 1, "expr": 1,
     "results": 2, "lowering": 2, "readouts": 2,
-    "_kernels": 3, "_jitsolve": 3,
-    "compiled": 4, "solve": 4, "batch": 4,
+    "_kernels": 3, "_jitsolve": 3, "_program": 3,
+    "compiled": 4, "solve": 4, "batch": 4, "sbml_program": 4, "sbml_simulate": 4,
     "regimen": 5,
     "compare": 6, "sweeps": 6, "sensitivity": 6, "analysis": 6, "estimate": 6, "petab": 6,
     "figures": 7,
     "gallery": 8, "cli": 8, "cli_estimate": 8, "progress": 8, "__init__": 8, "__main__": 8,
 }
-KERNELS = {"_kernels", "_jitsolve"}
-NO_HEAVY = {"_version", "errors", "fileio", "expr", "sbml_math", "units", "tomlsource", "modelfile", "network", "drugs", "scenario",
+KERNELS = {"_kernels", "_jitsolve", "_program"}
+NO_HEAVY = {"_version", "errors", "fileio", "expr", "sbml_math", "sbml_model", "units", "tomlsource", "modelfile", "network", "drugs", "scenario",
             "protocol", "shipped", "sbml", "modelcard", "readouts", "lowering"}
 HEAVY = ("numba", "scipy", "matplotlib")
 

@@ -71,9 +71,9 @@ def compute_sensitivity(network: Network, *, drug: str = "tocilizumab", dose: st
     (['k_il6_infl', 'k_sil6r_splice'], '[dose:end]')
     """
     from ..sensitivity import sobol_sensitivity
-    from ..shipped import load_model
+    from ..shipped import load_network
 
-    if network.content_hash != load_model(network.name).content_hash:
+    if network.content_hash != load_network(network.name).content_hash:
         raise ValueError("the sensitivity figure runs the shipped model by name; pass the unmodified model")
     labels = {p: label for p, _, _, label in FACTORS}
     spec = _spec(drug, dose, FACTORS)

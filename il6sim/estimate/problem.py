@@ -245,11 +245,11 @@ def _concat(tables: Sequence[Table]) -> Table:
 
 
 def _load_network(path: str) -> Network:
-    from ..shipped import load_model
+    from ..shipped import load_network
 
     if not Path(path).is_file():
         raise PetabError(f"{path}: no such model file (named in the problem YAML)")
-    return load_model(path)
+    return load_network(path)
 
 
 def _new_id(t: Table, i: int, column: str, seen: set[str] | dict[str, Any], what: str) -> str:

@@ -146,7 +146,7 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> SweepSpec
 
 def parse_sweep_spec(src: TomlSource) -> SweepSpec:
     """Validate a parsed sweep file; raises :class:`ModelFileError` on the first problem."""
-    from ..shipped import load_model
+    from ..shipped import load_network
 
     data = src.data
     check_keys(src, (), data, ("sweep", "factors", "drugs"))
@@ -160,7 +160,7 @@ def parse_sweep_spec(src: TomlSource) -> SweepSpec:
     if not isinstance(model, str):
         raise src.error(where, "model", "must be a model name or path")
     try:
-        network = load_model(local_path(src, model))
+        network = load_network(local_path(src, model))
     except Il6simError as exc:
         raise src.error(where, "model", str(exc)) from None
 

@@ -1,0 +1,409 @@
+"""Simulate a general SBML model: register programs, an LSODA integration, and SBML events.
+
+:func:`simulate_sbml` integrates an :class:`~il6sim.sbml_model.SbmlModel`. Its formulas run as
+register programs in one fixed numba kernel (:mod:`il6sim._program`), so a new model costs a walk over
+its formulas, never a compile. The integrator is scipy's LSODA (stiff/non-stiff switching, its own
+finite-difference Jacobian), stepped one step at a time so that events are handled exactly:
+
+* after every step the event triggers are evaluated; where any changed, the first time it changed is
+  found by bisection on the step's dense output (to ~1e-14 relative), the solution is cut there, and
+  integration restarts after the events;
+* an event fires when its trigger goes from false to true. Without a delay it executes at once;
+  with one it is scheduled, and integration stops exactly at its time. Events due at one time run
+  one at a time, highest priority first (no priority counts as lowest; ties in document order, then
+  scheduling order); after each, triggers are evaluated again, so cascades and cancellations
+  (``persistent="false"`` events whose trigger went false) follow the SBML Level 3 rules.
+  ``useValuesFromTriggerTime`` decides whether assignment values are computed when the event
+  triggers or when it executes. All assignments of one event are computed before any is applied;
+* outputs at an event time show the state after the events there.
+
+Results: one column per species (its concentration, or its amount where ``hasOnlySubstanceUnits`` is
+true or its compartment has 0 dimensions; ``SbmlModel.species_units`` says which), then each
+compartment, parameter and species reference whose value changes, by SBML id, in the model's units.
+
+Examples
+--------
+>>> import pytest; _ = pytest.importorskip("libsbml")  # (this example needs python-libsbml)
+>>> from il6sim.sbml_math import read_model_math
+>>> from il6sim.sbml_model import build_sbml_model
+>>> text = '''<sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model>
+...  <listOfParameters><parameter id="x" value="1" constant="false"/></listOfParameters>
+...  <listOfRules><rateRule variable="x"><math xmlns="http://www.w3.org/1998/Math/MathML">
+...    <apply><minus/><ci>x</ci></apply></math></rateRule></listOfRules></model></sbml>'''
+>>> res = simulate_sbml(build_sbml_model(read_model_math(text)), [0.0, 1.0])
+>>> round(float(res["x"][-1]), 8) == round(float(np.exp(-1.0)), 8)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._program import program_rhs, program_values, run_program
+from ._version import __version__
+from .errors import SolverError
+from .expr import Call, Formula, Node, Pow, Prod, Sum
+from .results import Result
+from .sbml_model import SbmlModel, SbmlModelError, amount_name
+from .sbml_program import ProgramBuilder
+
+__all__ = ["simulate_sbml"]
+
+_MAX_EVENTS_PER_TIME = 100_000
+
+
+@dataclass(frozen=True)
+class _Lowered:
+    builder: ProgramBuilder
+    main: np.ndarray
+    triggers: np.ndarray
+    events: np.ndarray
+    state_regs: np.ndarray
+    deriv_regs: np.ndarray
+    trigger_regs: np.ndarray
+    out_regs: np.ndarray
+    delay_regs: tuple[int | None, ...]
+    priority_regs: tuple[int | None, ...]
+    assign_regs: tuple[tuple[tuple[str, int], ...], ...]
+    roots: np.ndarray
+    root_regs: np.ndarray
+
+
+_LOWERED: dict[int, tuple[SbmlModel, _Lowered]] = {}
+_RELATIONS = frozenset({"<", "<=", ">", ">=", "==", "!="})
+
+
+def _relations(formulas: Sequence[Formula], dynamic: set[str]) -> list[Call]:
+    """Every comparison in ``formulas`` whose sides can change continuously (they use time or a state)."""
+    out: list[Call] = []
+    seen: set[Node] = set()
+    stack: list[Node] = [f.node for f in formulas]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if isinstance(n, Call):
+            if n.name in _RELATIONS and len(n.args) == 2 and Formula("", n).symbols & dynamic:
+                out.append(n)
+            stack.extend(n.args)
+        elif isinstance(n, Sum | Prod):
+            stack.extend(t for _, t in n.items)
+        elif isinstance(n, Pow):
+            stack += [n.base, n.exp]
+    return out
+
+
+def _lower(model: SbmlModel) -> _Lowered:
+    hit = _LOWERED.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    ids = {*model.states, *model.constants, *(n for n, _ in model.assignments)}
+    b = ProgramBuilder("time" if "time" not in ids else "<clock>")
+    for name in (*model.states, *model.constants):
+        b.reg(name)
+    derivs = [(f"d/dt {s}", f) for s, f in zip(model.states, model.derivatives)]
+    main = b.program([*model.assignments, *derivs])
+    trig = b.program([(f"trigger #{i}", ev.trigger) for i, ev in enumerate(model.events) if ev.trigger])
+    extra: list[tuple[str, Formula]] = []
+    delay_regs: list[int | None] = []
+    prio_regs: list[int | None] = []
+    assign_regs: list[tuple[tuple[str, int], ...]] = []
+    for i, ev in enumerate(model.events):
+        if ev.delay is not None:
+            extra.append((f"delay #{i}", ev.delay))
+        if ev.priority is not None:
+            extra.append((f"priority #{i}", ev.priority))
+        extra.extend((f"event #{i} {var}", f) for var, f in ev.assignments.items())
+    events = b.program(extra)
+    dynamic = {"time", "<clock>", *model.states, *(n for n, _ in model.assignments)}
+    rels = _relations([ev.trigger for ev in model.events if ev.trigger is not None], dynamic)
+    rels += [r for r in _relations([f for _, f in model.assignments] + list(model.derivatives), dynamic)
+             if r not in rels]
+    roots = b.program([(f"root #{j}", Formula("", Sum(((False, r.args[0]), (True, r.args[1])))))
+                       for j, r in enumerate(rels)])
+    for i, ev in enumerate(model.events):
+        delay_regs.append(b.reg(f"delay #{i}") if ev.delay is not None else None)
+        prio_regs.append(b.reg(f"priority #{i}") if ev.priority is not None else None)
+        assign_regs.append(tuple((var, b.reg(f"event #{i} {var}")) for var in ev.assignments))
+    low = _Lowered(
+        b, main, trig, events, np.array([b.reg(s) for s in model.states], dtype=np.int64),
+        np.array([b.reg(f"d/dt {s}") for s in model.states], dtype=np.int64),
+        np.array([b.reg(f"trigger #{i}") for i in range(len(model.events))], dtype=np.int64),
+        np.array([b.reg(n) for n in model.outputs], dtype=np.int64), tuple(delay_regs), tuple(prio_regs),
+        tuple(assign_regs), roots, np.array([b.reg(f"root #{j}") for j in range(len(rels))], dtype=np.int64))
+    if len(_LOWERED) > 64:
+        _LOWERED.clear()
+    _LOWERED[id(model)] = (model, low)
+    return low
+
+
+def _initial_values(model: SbmlModel, parameters: Mapping[str, float]) -> dict[str, float]:
+    env: dict[str, Any] = {"time": 0.0, **model.constants}
+    for name, v in parameters.items():
+        if name not in model.constants:
+            from .errors import UnknownNameError, suggest
+
+            raise UnknownNameError(f"parameter '{name}' is not a constant of SBML model '{model.name}'"
+                                   f"{suggest(name, model.constants)}")
+        env[name] = float(v)
+    prefix = f"{model.source}: " if model.source != "<string>" else ""
+    for name, f in model.initial:
+        with np.errstate(all="ignore"):
+            env[name] = float(f.evaluate(env))
+    for name in model.states:
+        if not math.isfinite(env[name]):
+            what = f"species '{name[7:-1]}'" if name.startswith("amount(") else f"'{name}'"
+            raise SbmlModelError(f"{prefix}the initial value of {what} is {env[name]} (a division by zero or an "
+                                 "undefined value at t = 0?); check its initial value and what it depends on",
+                                 construct="non-finite initial value")
+    return env
+
+
+class _Run:
+    """Mutable integration state of one simulation."""
+
+    def __init__(self, model: SbmlModel, low: _Lowered, env: Mapping[str, float]) -> None:
+        self.model, self.low = model, low
+        self.regs = low.builder.registers(env)
+        self.y = np.array([env[s] for s in model.states], dtype=np.float64)
+        self.state_index = {s: i for i, s in enumerate(model.states)}
+        self.conc_states: dict[str, list[str]] = {}  # compartment -> species integrated as concentrations
+        for s in model.states:
+            if s in model.species_units and model.species_units[s] == "concentration":
+                self.conc_states.setdefault(model.compartment_of[s], []).append(s)
+
+    def derive(self, t: float, y: np.ndarray) -> None:
+        self.regs[0] = t
+        self.regs[self.low.state_regs] = y
+        run_program(self.low.main, self.regs)
+
+    def triggers(self, t: float, y: np.ndarray) -> np.ndarray:
+        self.derive(t, y)
+        run_program(self.low.triggers, self.regs)
+        return self.regs[self.low.trigger_regs] != 0.0
+
+    def roots(self, t: float, y: np.ndarray) -> np.ndarray:
+        self.derive(t, y)
+        run_program(self.low.roots, self.regs)
+        return np.sign(self.regs[self.low.root_regs])
+
+    def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
+        low = self.low
+        return program_rhs(t, y, self.regs, low.main, 0, low.state_regs, low.deriv_regs)
+
+    def values(self, t: np.ndarray, y: np.ndarray) -> np.ndarray:
+        low = self.low
+        return program_values(t, y.reshape(len(t), -1), self.regs, low.main, 0, low.state_regs, low.out_regs)
+
+    def event_math(self, t: float) -> None:
+        self.derive(t, self.y)
+        run_program(self.low.events, self.regs)
+
+    def assign(self, values: Sequence[tuple[str, float]]) -> None:
+        """Apply one event's assignments, compartments last: a species' new concentration is converted to
+        an amount at the size its compartment had when the event's values were computed, and a compartment
+        that changes size keeps the amounts in it (SBML test cases 01779, 01505)."""
+        m = self.model
+        comps = m.sbml.compartments
+        for var, v in sorted(values, key=lambda kv: kv[0] in comps):
+            if var in comps:  # species kept as concentrations keep their amounts: rescale them
+                old = self._value(var)
+                for s in self.conc_states.get(var, ()):
+                    self.y[self.state_index[s]] *= old / v
+            amount = amount_name(var)
+            if amount in self.state_index:  # a species integrated as an amount
+                size = 1.0 if m.species_units[var] == "amount" else self._value(m.compartment_of[var])
+                self.y[self.state_index[amount]] = v * size
+            elif var in self.state_index:
+                self.y[self.state_index[var]] = v
+            else:
+                self.regs[self.low.builder.reg(var)] = v
+
+    def _value(self, name: str) -> float:
+        if name in self.state_index:
+            return float(self.y[self.state_index[name]])
+        self.derive(float(self.regs[0]), self.y)
+        return float(self.regs[self.low.builder.reg(name)])
+
+
+@dataclass
+class _Pending:
+    time: float
+    order: int
+    event: int
+    values: tuple[tuple[str, float], ...] | None
+
+
+def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
+                  parameters: Mapping[str, float] | None = None, rtol: float = 1e-10, atol: float = 1e-14,
+                  max_step: float = math.inf, seed: int = 0, throw: bool = True) -> Result:
+    """Integrate a general SBML model from t = 0 and report every output column at ``t_eval``.
+
+    Parameters
+    ----------
+    model : from :func:`il6sim.sbml_model.build_sbml_model` (or ``il6sim.load_model("file.xml")``).
+    t_eval : non-decreasing output times in the model's time unit, all >= 0.
+    parameters : overrides of the file's constant values (by id), applied before initial assignments.
+    rtol, atol : LSODA tolerances (``atol`` in the model's amount and value units).
+    max_step : largest step; a trigger that goes true and false again within one step is missed.
+    seed : seeds the random order of events due at one time with equal priority (SBML leaves it random).
+    throw : raise :class:`~il6sim.errors.SolverError` on failure; otherwise return a failed Result
+        with NaN rows from the failure on.
+    """
+    from scipy.integrate import LSODA
+
+    t_out = np.asarray(t_eval, dtype=np.float64).ravel()
+    if t_out.size and (t_out[0] < 0 or np.any(np.diff(t_out) < 0) or not np.all(np.isfinite(t_out))):
+        raise ValueError("t_eval must be finite, non-decreasing and >= 0")
+    started = _time.perf_counter()
+    low = _lower(model)
+    env = _initial_values(model, parameters or {})
+    run = _Run(model, low, env)
+    n_out = len(model.outputs)
+    out = np.full((t_out.size, n_out), np.nan)
+    k = 0  # next output row
+
+    def emit(upto: float, inclusive: bool, sol: Any = None) -> None:
+        nonlocal k
+        j = k
+        while j < t_out.size and (t_out[j] < upto or (inclusive and t_out[j] == upto)):
+            j += 1
+        if j == k:
+            return
+        ts = t_out[k:j]
+        ys = np.atleast_2d(sol(ts).T) if sol is not None else np.tile(run.y, (j - k, 1))
+        out[k:j] = run.values(ts, ys.reshape(j - k, len(model.states)))
+        k = j
+
+    events = model.events
+    prev = np.array([ev.initial_value for ev in events], dtype=bool)
+    pending: list[_Pending] = []
+    counter = 0
+    rng = np.random.default_rng(seed)
+    stats = {"steps": 0, "rhs": 0, "events": 0}
+
+    def priority(i: int) -> float:
+        r = low.priority_regs[i]
+        return -math.inf if r is None else float(run.regs[r])
+
+    def current(i: int) -> tuple[tuple[str, float], ...]:  # event i's assignment values now
+        return tuple((v, float(run.regs[r])) for v, r in low.assign_regs[i])
+
+    def process(t: float) -> None:
+        nonlocal prev, counter, pending
+        ready: list[_Pending] = []
+        for _ in range(_MAX_EVENTS_PER_TIME):
+            trig = run.triggers(t, run.y) if events else prev
+            run.event_math(t)
+            for i in np.flatnonzero(trig & ~prev):
+                ev = events[i]
+                keep = current(int(i)) if ev.use_values_from_trigger_time else None
+                if ev.delay is None:
+                    ready.append(_Pending(t, counter, int(i), keep))
+                else:
+                    d = float(run.regs[low.delay_regs[i]])  # type: ignore[index]
+                    if not d >= 0:
+                        raise SbmlModelError(f"event #{i + 1}: its delay is {d} at t = {t}; delays must be >= 0",
+                                             construct="negative delay")
+                    pending.append(_Pending(t + d, counter, int(i), keep))
+                counter += 1
+            prev = trig
+            ready = [p for p in ready if events[p.event].persistent or trig[p.event]]
+            pending = [p for p in pending if events[p.event].persistent or trig[p.event]]
+            due = ready + [p for p in pending if p.time <= t]
+            if not due:
+                return
+            top = max(priority(p.event) for p in due)
+            tied = sorted((p for p in due if priority(p.event) == top), key=lambda p: (p.event, p.order))
+            # SBML: events due together with equal priorities execute in random order
+            best = tied[int(rng.integers(len(tied)))] if len(tied) > 1 and top > -math.inf else tied[0]
+            (ready if best in ready else pending).remove(best)
+            run.assign(best.values if best.values is not None else current(best.event))
+            stats["events"] += 1
+        raise SolverError(f"more than {_MAX_EVENTS_PER_TIME} events at t = {t}: an event loop?")
+
+    t = 0.0
+    status, message = "success", ""
+    t_end = float(t_out[-1]) if t_out.size else 0.0
+    n_state = len(model.states)
+
+    def first_change(t0: float, t1: float, dense: Any, g0: np.ndarray) -> float | None:
+        """The earliest time in (t0, t1] where a root function leaves its sign or a trigger changes."""
+        best: float | None = None
+        g1 = run.roots(t1, dense(t1)) if g0.size else g0
+        def left(j: int) -> Callable[[float], bool]:  # root function j has left its sign at g0
+            return lambda tt: bool(run.roots(tt, dense(tt))[j] != g0[j])
+
+        tests = [left(int(j)) for j in np.flatnonzero((g0 != 0) & (g1 != g0))]
+        if events and np.any(run.triggers(t1, dense(t1)) != prev):
+            tests.append(lambda tt: bool(np.any(run.triggers(tt, dense(tt)) != prev)))
+        for changed in tests:
+            lo, hi = t0, t1 if best is None else best
+            if not changed(hi):
+                continue
+            while hi - lo > 1e-15 * max(1.0, abs(hi)):
+                mid = 0.5 * (lo + hi)
+                if mid <= lo or mid >= hi:
+                    break
+                if changed(mid):
+                    hi = mid
+                else:
+                    lo = mid
+            best = hi
+        return best
+
+    try:
+        process(t)
+        emit(t, inclusive=True)
+        while t < t_end:
+            stop = min([t_end, *(p.time for p in pending if p.time > t)])
+            at_event = any(p.time == stop for p in pending)
+            g0 = run.roots(t, run.y)
+            if n_state:
+                solver = LSODA(run.rhs, t, run.y, stop, rtol=rtol, atol=atol, max_step=max_step)
+            while True:
+                t_old = t
+                if n_state:
+                    msg = solver.step()
+                    stats["steps"] += 1
+                    if solver.status == "failed":
+                        raise SolverError(f"LSODA failed at t = {solver.t}: {msg}")
+                    t_new, dense = solver.t, solver.dense_output()
+                else:  # no ODE: only time passes (assignment rules and triggers may depend on it)
+                    y_keep = run.y.copy()
+                    t_new = stop
+
+                    def dense(tt: Any, _y: np.ndarray = y_keep) -> np.ndarray:
+                        return _y if np.ndim(tt) == 0 else np.tile(_y[:, None], (1, np.size(tt)))
+                cut = first_change(t_old, t_new, dense, g0)
+                if cut is not None:
+                    emit(cut, inclusive=False, sol=dense)
+                    t, run.y = cut, np.array(dense(cut), dtype=np.float64)
+                    break
+                emit(t_new, inclusive=not (t_new == stop and at_event), sol=dense)
+                t, run.y = t_new, np.array(solver.y if n_state else dense(t_new), dtype=np.float64)
+                g0 = run.roots(t, run.y)
+                if t >= stop:
+                    break
+            process(t)
+            emit(t, inclusive=True)
+    except (SolverError, FloatingPointError, ZeroDivisionError) as e:
+        if throw:
+            raise SolverError(f"SBML model '{model.name}': {e}") from None
+        status, message = "failed", str(e)
+    n_species = len(model.sbml.species)
+    provenance = {"model": model.name, "source": model.source, "status": status, "message": message,
+                  "solver": {"name": "lsoda+events", "rtol": rtol, "atol": atol, **stats},
+                  "wall_s": _time.perf_counter() - started, "il6sim_version": __version__,
+                  "species_unit": "model units", "species_units": dict(model.species_units),
+                  "parameters": dict(parameters or {})}
+    return Result(time_h=t_out, species=tuple(model.outputs[:n_species]), values=out[:, :n_species],
+                  observable_ids=tuple(model.outputs[n_species:]), observable_values=out[:, n_species:],
+                  observable_units=tuple("" for _ in model.outputs[n_species:]), provenance=provenance)
