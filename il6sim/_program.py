@@ -23,10 +23,10 @@ _jit = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 OPCODES = {name: code for code, name in enumerate((
     "COPY", "NEG", "ADD", "SUB", "MUL", "DIV", "POW", "EXP", "LN", "LOG10", "LOG2", "SQRT", "ABS", "FLOOR",
     "CEIL", "SIGN", "SIN", "COS", "TAN", "SINH", "COSH", "TANH", "ASIN", "ACOS", "ATAN", "LT", "LE", "GT",
-    "GE", "EQ", "NE", "AND", "OR", "NOT", "SELECT", "MIN", "MAX", "INV"))}
+    "GE", "EQ", "NE", "AND", "OR", "NOT", "SELECT", "MIN", "MAX", "INV", "FACTORIAL"))}
 COPY, NEG, ADD, SUB, MUL, DIV, POW, EXP, LN, LOG10, LOG2, SQRT, ABS, FLOOR = range(14)
 CEIL, SIGN, SIN, COS, TAN, SINH, COSH, TANH, ASIN, ACOS, ATAN, LT, LE, GT = range(14, 28)
-GE, EQ, NE, AND, OR, NOT, SELECT, MIN, MAX, INV = range(28, 38)
+GE, EQ, NE, AND, OR, NOT, SELECT, MIN, MAX, INV, FACTORIAL = range(28, 39)
 
 
 @_jit
@@ -75,6 +75,8 @@ def _unary(op: int, x: float) -> float:
         return 1.0 if x == 0.0 else 0.0
     if op == INV:
         return 1.0 / x
+    if op == FACTORIAL:  # Γ(x + 1); NaN at the poles
+        return math.gamma(x + 1.0) if (x + 1.0 > 0.0 or x != np.floor(x)) else np.nan
     return np.nan
 
 
@@ -133,7 +135,7 @@ def run_program(code: np.ndarray, regs: np.ndarray) -> None:
         elif op == DIV:
             regs[code[i, 1]] = regs[code[i, 2]] / regs[code[i, 3]]
         elif op in (NEG, EXP, LN, LOG10, LOG2, SQRT, ABS, FLOOR, CEIL, SIGN, SIN, COS, TAN, SINH, COSH, TANH,
-                    ASIN, ACOS, ATAN, NOT, INV, COPY):
+                    ASIN, ACOS, ATAN, NOT, INV, COPY, FACTORIAL):
             regs[code[i, 1]] = _unary(op, regs[code[i, 2]])
         else:
             regs[code[i, 1]] = _binary(op, regs[code[i, 2]], regs[code[i, 3]])

@@ -119,6 +119,11 @@ def _piecewise(*a: Any) -> Any:
     return out
 
 
+def _factorial(x: Any) -> Any:  # Γ(x + 1), elementwise (NaN below the poles, as the kernel's math.gamma)
+    return np.vectorize(lambda v: math.gamma(v + 1.0) if v + 1.0 > 0 or v != math.floor(v) else math.nan,
+                        otypes=[np.float64])(x)
+
+
 def _truth(x: Any) -> Any:
     return np.not_equal(x, 0)
 
@@ -133,6 +138,7 @@ _FUNCS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "atan": (1, 1, np.arctan), "floor": (1, 1, np.floor), "ceil": (1, 1, np.ceil), "sign": (1, 1, np.sign),
     "pow": (2, 2, np.power), "min": (1, _MANY, lambda *a: reduce(np.minimum, a)),
     "max": (1, _MANY, lambda *a: reduce(np.maximum, a)), "piecewise": (2, _MANY, _piecewise),
+    "factorial": (1, 1, _factorial),
 }
 _IMPL: dict[str, Callable[..., Any]] = {name: spec[2] for name, spec in _FUNCS.items()} | {
     "<": lambda a, b: 1.0 * np.less(a, b), "<=": lambda a, b: 1.0 * np.less_equal(a, b),

@@ -25,11 +25,13 @@ kept exactly and numbers are the ones libSBML read):
 * ``piecewise`` (pieces then ``otherwise``; the first true piece wins), relations (n-ary ``a < b <
   c`` is ``a < b && b < c``), ``and or not`` (n-ary; ``and()`` is true, ``or()`` false), ``xor``
   (true when an odd number of arguments is true), ``implies``;
+* ``factorial(x)`` is Γ(x + 1); ``rateOf(x)`` (x an id) stays a call ``rateOf`` for the simulator, which
+  replaces it by the derivative of ``x`` (:mod:`il6sim.sbml_model`);
 * function definitions are inlined: their arguments are substituted into the body (bodies that call
   other functions are inlined first; a cycle is refused).
 
 Refused with :class:`SbmlMathError` (one line naming the element and the construct, its
-``construct`` attribute says which): ``delay``, ``rateOf``, ``factorial``, ``lambda`` outside a
+``construct`` attribute says which): ``delay``, ``rateOf`` of anything but an id, ``lambda`` outside a
 function definition, unknown functions, package MathML (``distrib`` ...), SBML Level 3 packages
 that the document uses (diagram-only ``layout``/``render`` are ignored, and so is a package that is
 declared but has no element in the document), and a model id ``time`` where csymbol ``time`` is
@@ -274,8 +276,6 @@ _ONE_ARG: dict[str, Callable[[Node], Node]] = {
 }
 _RELATIONS = {"EQ": "==", "NEQ": "!=", "GT": ">", "LT": "<", "GEQ": ">=", "LEQ": "<="}
 _REFUSED = {"FUNCTION_DELAY": ("delay", "delay() is not supported (delay differential equations)"),
-            "FUNCTION_RATE_OF": ("rateOf", "rateOf() is not supported"),
-            "FUNCTION_FACTORIAL": ("factorial", "factorial() is not supported"),
             "LAMBDA": ("lambda", "lambda is only allowed in a functionDefinition")}
 
 
@@ -381,6 +381,14 @@ class _Converter:
             return _c("||", _c("!", x), y)
         if kind == "FUNCTION":
             return self.call(ast)
+        if kind == "FUNCTION_FACTORIAL":
+            return _c("factorial", self.args(ast, 1, 1, "factorial")[0])
+        if kind == "FUNCTION_RATE_OF":  # kept as a call; the simulator replaces it by the variable's derivative
+            arg = self.args(ast, 1, 1, "rateOf")[0]
+            if not isinstance(arg, Sym):
+                raise self.fail("rateOf() takes the id of a species, compartment, parameter or species reference",
+                                "rateOf")
+            return _c("rateOf", arg)
         if kind in _REFUSED:
             construct, msg = _REFUSED[kind]
             raise self.fail(msg, construct)
@@ -425,7 +433,7 @@ def math_to_formula(ast: Any, *, functions: Mapping[str, FunctionDefinition], wh
     Raises
     ------
     SbmlMathError
-        For ``delay``, ``rateOf``, ``factorial``, a ``lambda``, an unknown function, a wrong argument
+        For ``delay``, ``rateOf`` of an expression, a ``lambda``, an unknown function, a wrong argument
         count, or MathML outside SBML core; the message names ``where`` and the construct.
 
     Examples

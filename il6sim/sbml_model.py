@@ -54,15 +54,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from .errors import ModelFileError, suggest
-from .expr import Formula, Num, Prod, Sum, Sym
+from .expr import Call, Formula, FormulaError, Node, Num, Pow, Prod, Sum, Sym
 from .sbml_math import Event, SbmlMath, read_model_math
 
-__all__ = ["SbmlModel", "SbmlModelError", "amount_name", "build_sbml_model", "read_sbml_model"]
+__all__ = ["SbmlModel", "SbmlModelError", "amount_name", "build_sbml_model", "rate_of_name", "read_sbml_model"]
 
 
 class SbmlModelError(ModelFileError):
@@ -167,6 +167,97 @@ def _toposort(entries: Mapping[str, Formula], where: Mapping[str, str], prefix: 
     return order
 
 
+def rate_of_name(name: str) -> str:
+    """The internal name that stands for ``rateOf(name)`` (cannot clash with an SBML id)."""
+    return f"rateOf({name})"
+
+
+def _replace_rate_of(node: Node, found: set[str]) -> Node:
+    if isinstance(node, Call):
+        if node.name == "rateOf" and len(node.args) == 1 and isinstance(node.args[0], Sym):
+            found.add(node.args[0].name)
+            return Sym(rate_of_name(node.args[0].name))
+        return Call(node.name, tuple(_replace_rate_of(a, found) for a in node.args))
+    if isinstance(node, Sum):
+        return Sum(tuple((neg, _replace_rate_of(t, found)) for neg, t in node.items))
+    if isinstance(node, Prod):
+        return Prod(tuple((inv, _replace_rate_of(t, found)) for inv, t in node.items))
+    if isinstance(node, Pow):
+        return Pow(_replace_rate_of(node.base, found), _replace_rate_of(node.exp, found))
+    return node
+
+
+def _without_rate_of(sb: SbmlMath) -> tuple[SbmlMath, set[str]]:
+    """``sb`` with every ``rateOf(x)`` replaced by the symbol ``rateOf(x)`` (:func:`rate_of_name`); the ids named."""
+    found: set[str] = set()
+
+    def fix(f: Formula | None) -> Formula | None:
+        if f is None or "rateOf" not in str(f):
+            return f
+        return Formula(f.text, _replace_rate_of(f.node, found))
+
+    def fixed(m: Mapping[str, Formula]) -> Mapping[str, Formula]:
+        return MappingProxyType({k: fix(v) for k, v in m.items()})  # type: ignore[misc]
+
+    reactions = {rid: replace(r, kinetic_law=fix(r.kinetic_law),
+                              reactants=tuple(replace(sr, stoichiometry_math=fix(sr.stoichiometry_math))
+                                              for sr in r.reactants),
+                              products=tuple(replace(sr, stoichiometry_math=fix(sr.stoichiometry_math))
+                                             for sr in r.products)) for rid, r in sb.reactions.items()}
+    events = tuple(replace(ev, trigger=fix(ev.trigger), delay=fix(ev.delay), priority=fix(ev.priority),
+                           assignments=fixed(ev.assignments)) for ev in sb.events)
+    out = replace(sb, initial_assignments=fixed(sb.initial_assignments), assignment_rules=fixed(sb.assignment_rules),
+                  rate_rules=fixed(sb.rate_rules), reactions=MappingProxyType(reactions), events=events,
+                  algebraic_rules=tuple(fix(f) for f in sb.algebraic_rules))  # type: ignore[misc]
+    return out, found
+
+
+def _solve_algebraic(sb: SbmlMath, fail: Callable[[str, str], SbmlModelError]) -> SbmlMath:
+    """Turn each algebraic rule ``0 = f`` into an assignment rule for the one variable it determines.
+
+    The variable is the one id in ``f`` that nothing else determines (not constant, no rule, not a
+    species changed by reactions); ``f`` must be linear in it (its derivative free of it), so
+    ``x = -f(x = 0) / (df/dx)`` is exact. Rules are taken in turn until each has one such variable;
+    anything else (several unknowns, a non-linear rule) is refused, naming the rule.
+    """
+    if not sb.algebraic_rules:
+        return sb
+    reacting = {sr.species for r in sb.reactions.values() for sr in (*r.reactants, *r.products)
+                if sr.species in sb.species and not sb.species[sr.species].boundary_condition}
+    variable = {**{c: not v.constant for c, v in sb.compartments.items()},
+                **{p: not v.constant for p, v in sb.parameters.items()},
+                **{s: not v.constant and s not in reacting for s, v in sb.species.items()},
+                **{sr.id: not sr.constant for r in sb.reactions.values() for sr in (*r.reactants, *r.products)
+                   if sr.id}}
+    assigned = dict(sb.assignment_rules)
+    todo = list(enumerate(sb.algebraic_rules, 1))
+
+    def unknowns(f: Formula) -> list[str]:
+        return sorted(x for x in f.symbols if variable.get(x) and x not in assigned and x not in sb.rate_rules)
+
+    while todo:
+        pick = next((k for k, (_, f) in enumerate(todo) if len(unknowns(f)) == 1), None)
+        if pick is None:
+            i, f = todo[0]
+            unknown = unknowns(f)
+            raise fail(f"algebraicRule #{i} ({f}) determines {len(unknown)} variables ({', '.join(unknown) or 'none'}); "
+                       "only rules that fix one variable are supported: rewrite it as an assignment rule",
+                       "algebraic rule")
+        i, f = todo.pop(pick)
+        unknown = unknowns(f)
+        x = unknown[0]
+        try:
+            slope = f.derivative(x)
+        except FormulaError:
+            slope = None
+        if slope is None or x in slope.symbols or slope.is_constant and float(slope.evaluate({})) == 0.0:
+            raise fail(f"algebraicRule #{i} ({f}) is not linear in '{x}'; only linear algebraic rules are supported: "
+                       "rewrite it as an assignment rule", "algebraic rule")
+        at_zero = f.substitute({x: 0.0})
+        assigned[x] = Formula("", Prod(((False, Num(-1.0)), (False, at_zero.node), (True, slope.node))))
+    return replace(sb, assignment_rules=MappingProxyType(assigned), algebraic_rules=())
+
+
 def build_sbml_model(sb: SbmlMath, *, source: str = "<string>") -> SbmlModel:
     """Lower :class:`~il6sim.sbml_math.SbmlMath` to an :class:`SbmlModel` (see the module docstring).
 
@@ -176,13 +267,12 @@ def build_sbml_model(sb: SbmlMath, *, source: str = "<string>") -> SbmlModel:
         One line naming the file, the element and what to change.
     """
     prefix = f"{source}: " if source and source != "<string>" else ""
+    sb, rate_of = _without_rate_of(sb)
 
     def fail(msg: str, construct: str) -> SbmlModelError:
         return SbmlModelError(prefix + msg, construct=construct)
 
-    if sb.algebraic_rules:
-        raise fail("algebraic rules are not supported (they need a DAE solver); rewrite them as assignment "
-                   "or rate rules", "algebraic rule")
+    sb = _solve_algebraic(sb, fail)
     for r in sb.reactions.values():
         if r.fast:
             raise fail(f"reaction '{r.id}' is fast (fast reactions are not supported); set fast=\"false\"",
@@ -295,8 +385,36 @@ def build_sbml_model(sb: SbmlMath, *, source: str = "<string>") -> SbmlModel:
         assignments[r.id] = r.kinetic_law
         label[r.id] = f"reaction '{r.id}'"
 
+    # rateOf(x): the derivative of what x stands for
+    derivative_of = dict(zip(states, derivatives))
+    for x in sorted(rate_of):
+        where = f"rateOf({x})"
+        if x in sb.assignment_rules:
+            raise fail(f"{where}: '{x}' is set by an assignment rule; rateOf of such a variable is not supported",
+                       "rateOf")
+        if x in sb.rate_rules:
+            d = sb.rate_rules[x]
+        elif x in species:
+            d = derivative_of[amount_name(x)]
+            if species_units[x] == "concentration":
+                comp = species[x].compartment
+                if comp in sb.assignment_rules:
+                    raise fail(f"{where}: the size of compartment '{comp}' is set by an assignment rule; rateOf "
+                               "of a species in it is not supported", "rateOf")
+                d = _over(d, _sym(comp))
+                if comp in sb.rate_rules:  # d(n/V)/dt = (dn/dt)/V - [S] (dV/dt)/V
+                    d = Formula("", Sum(((False, d.node), (True, _over(_times(_sym(x), sb.rate_rules[comp]),
+                                                                        _sym(comp)).node))))
+        elif (x in kinds and kinds[x] != "reaction") or x in locals_:
+            d = _num(0.0)
+        else:
+            raise fail(f"{where}: '{x}' is not a species, compartment, parameter or species reference"
+                       f"{suggest(x, kinds)}", "rateOf")
+        assignments[rate_of_name(x)] = d
+        label[rate_of_name(x)] = where
+
     # every name math may read must exist
-    known = set(kinds) | set(locals_) | {"time"} | set(states)
+    known = set(kinds) | set(locals_) | {"time"} | set(states) | {rate_of_name(x) for x in rate_of}
     all_math: list[tuple[str, Formula]] = [*((label.get(n, n), f) for n, f in assignments.items()),
                                            *((f"rateRule '{v}'", f) for v, f in sb.rate_rules.items()),
                                            *((f"initialAssignment '{v}'", f) for v, f in sb.initial_assignments.items())]
@@ -305,8 +423,6 @@ def build_sbml_model(sb: SbmlMath, *, source: str = "<string>") -> SbmlModel:
         for what, fm in (("trigger", ev.trigger), ("delay", ev.delay), ("priority", ev.priority)):
             if fm is not None:
                 all_math.append((f"{where} {what}", fm))
-        if ev.trigger is None:
-            raise fail(f"{where} has no trigger; give it one", "missing trigger")
         for var, f in ev.assignments.items():
             settable(var, f"{where} eventAssignment")
             if constant(var):
@@ -381,6 +497,9 @@ def build_sbml_model(sb: SbmlMath, *, source: str = "<string>") -> SbmlModel:
         assert r.kinetic_law is not None
         init[r.id] = r.kinetic_law
         init_label[r.id] = f"reaction '{r.id}'"
+    for x in rate_of:
+        init[rate_of_name(x)] = assignments[rate_of_name(x)]
+        init_label[rate_of_name(x)] = f"rateOf({x})"
     init_order = _toposort(init, init_label, prefix=prefix, what="initial assignments and rules")
     assign_order = _toposort(assignments, label, prefix=prefix, what="assignment rules")
     ordered = tuple((n, assignments[n]) for n in assign_order)

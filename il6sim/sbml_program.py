@@ -33,7 +33,8 @@ __all__ = ["ProgramBuilder"]
 _UNARY = {"exp": P.EXP, "ln": P.LN, "log10": P.LOG10, "log2": P.LOG2, "sqrt": P.SQRT, "abs": P.ABS,
           "floor": P.FLOOR, "ceil": P.CEIL, "sign": P.SIGN, "sin": P.SIN, "cos": P.COS, "tan": P.TAN,
           "sinh": P.SINH, "cosh": P.COSH, "tanh": P.TANH, "arcsin": P.ASIN, "asin": P.ASIN,
-          "arccos": P.ACOS, "acos": P.ACOS, "arctan": P.ATAN, "atan": P.ATAN, "!": P.NOT}
+          "arccos": P.ACOS, "acos": P.ACOS, "arctan": P.ATAN, "atan": P.ATAN, "!": P.NOT,
+          "factorial": P.FACTORIAL}
 _BINARY = {"<": P.LT, "<=": P.LE, ">": P.GT, ">=": P.GE, "==": P.EQ, "!=": P.NE, "pow": P.POW,
            "&&": P.AND, "||": P.OR, "min": P.MIN, "max": P.MAX}
 
