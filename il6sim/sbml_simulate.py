@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import time as _time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,10 +189,10 @@ class _Run:
         run_program(self.low.triggers, self.regs)
         return self.regs[self.low.trigger_regs] != 0.0
 
-    def roots(self, t: float, y: np.ndarray) -> np.ndarray:
+    def root_values(self, t: float, y: np.ndarray) -> np.ndarray:
         self.derive(t, y)
         run_program(self.low.roots, self.regs)
-        return np.sign(self.regs[self.low.root_regs])
+        return self.regs[self.low.root_regs].copy()
 
     def rhs(self, t: float, y: np.ndarray) -> np.ndarray:
         low = self.low
@@ -334,25 +334,49 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
     t_end = float(t_out[-1]) if t_out.size else 0.0
     n_state = len(model.states)
 
-    def first_change(t0: float, t1: float, dense: Any, g0: np.ndarray) -> float | None:
-        """The earliest time in (t0, t1] where a root function leaves its sign or a trigger changes."""
-        best: float | None = None
-        g1 = run.roots(t1, dense(t1)) if g0.size else g0
-        def left(j: int) -> Callable[[float], bool]:  # root function j has left its sign at g0
-            return lambda tt: bool(run.roots(tt, dense(tt))[j] != g0[j])
+    def crossing(j: int, t0: float, f0: float, t1: float, f1: float, dense: Any) -> float:
+        """Root function j changes sign strictly between f0 at t0 and f1 at t1: the first time it has f1's sign
+        (Illinois regula falsi, to ~1e-15 relative in time)."""
+        old = math.copysign(1.0, f0)
+        side = 0
+        for _ in range(200):
+            if t1 - t0 <= 1e-15 * max(1.0, abs(t1)):
+                break
+            c = (t0 * f1 - t1 * f0) / (f1 - f0)
+            if not t0 < c < t1:
+                c = 0.5 * (t0 + t1)
+            fc = float(run.root_values(c, dense(c))[j])
+            if fc * old > 0 or fc == 0.0:  # not crossed yet (0 counts as not crossed: the trigger may be strict)
+                t0, f0 = c, fc
+                if side == -1:
+                    f1 *= 0.5
+                side = -1
+            else:
+                t1, f1 = c, fc
+                if side == 1:
+                    f0 *= 0.5
+                side = 1
+        return t1
 
-        tests = [left(int(j)) for j in np.flatnonzero((g0 != 0) & (g1 != g0))]
-        if events and np.any(run.triggers(t1, dense(t1)) != prev):
-            tests.append(lambda tt: bool(np.any(run.triggers(tt, dense(tt)) != prev)))
-        for changed in tests:
-            lo, hi = t0, t1 if best is None else best
-            if not changed(hi):
-                continue
+    def first_change(t0: float, t1: float, dense: Any, v0: np.ndarray) -> float | None:
+        """The earliest time in (t0, t1] where a root function changes sign or a trigger changes."""
+        best: float | None = None
+        if v0.size:
+            v1 = run.root_values(t1, dense(t1))
+            for j in np.flatnonzero(v0 * v1 < 0):
+                hi, fh = t1, float(v1[j])
+                if best is not None:
+                    hi, fh = best, float(run.root_values(best, dense(best))[j])
+                    if not fh * v0[j] < 0:
+                        continue
+                best = crossing(int(j), t0, float(v0[j]), hi, fh, dense)
+        if best is None and events and np.any(run.triggers(t1, dense(t1)) != prev):
+            lo, hi = t0, t1  # a trigger changed without a root function crossing: bisect on the trigger itself
             while hi - lo > 1e-15 * max(1.0, abs(hi)):
                 mid = 0.5 * (lo + hi)
                 if mid <= lo or mid >= hi:
                     break
-                if changed(mid):
+                if np.any(run.triggers(mid, dense(mid)) != prev):
                     hi = mid
                 else:
                     lo = mid
@@ -365,7 +389,7 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
         while t < t_end:
             stop = min([t_end, *(p.time for p in pending if p.time > t)])
             at_event = any(p.time == stop for p in pending)
-            g0 = run.roots(t, run.y)
+            g0 = run.root_values(t, run.y)
             if n_state:
                 solver = LSODA(run.rhs, t, run.y, stop, rtol=rtol, atol=atol, max_step=max_step)
             while True:
@@ -389,7 +413,7 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
                     break
                 emit(t_new, inclusive=not (t_new == stop and at_event), sol=dense)
                 t, run.y = t_new, np.array(solver.y if n_state else dense(t_new), dtype=np.float64)
-                g0 = run.roots(t, run.y)
+                g0 = run.root_values(t, run.y)
                 if t >= stop:
                     break
             process(t)
