@@ -53,6 +53,7 @@ class ProgramBuilder:
         self._numbers: dict[tuple[float, float], int] = {}
         self._image: list[float] = [0.0]
         self._nan: int | None = None
+        self._floor = 0
 
     # registers ------------------------------------------------------------------------------------
     def reg(self, name: str) -> int:
@@ -95,10 +96,14 @@ class ProgramBuilder:
         """Instructions that compute each ``name = formula`` in order (later ones may read earlier ones)."""
         code: list[tuple[int, int, int, int, int]] = []
         memo: dict[Node, int] = {}
+        self._floor = len(self._image) - 1  # registers above this are this program's temporaries
         for name, f in assignments:
             dst = self.reg(name)
             src = self._lower(f.node, code, memo)
-            if src != dst:
+            if code and code[-1][1] == src and src not in self._names.values() and src > self._floor:
+                code[-1] = (code[-1][0], dst, *code[-1][2:])  # write the last result straight to its name
+                memo = {k: (dst if v == src else v) for k, v in memo.items()}
+            elif src != dst:
                 code.append((P.COPY, dst, src, 0, 0))
         return np.array(code, dtype=np.int64).reshape(-1, 5)
 

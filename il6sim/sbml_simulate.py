@@ -334,9 +334,9 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
     t_end = float(t_out[-1]) if t_out.size else 0.0
     n_state = len(model.states)
 
-    def crossing(j: int, t0: float, f0: float, t1: float, f1: float, dense: Any) -> float:
-        """Root function j changes sign strictly between f0 at t0 and f1 at t1: the first time it has f1's sign
-        (Illinois regula falsi, to ~1e-15 relative in time)."""
+    def crossing(j: int, t0: float, f0: float, t1: float, f1: float, dense: Any, zero_crosses: bool = True) -> float:
+        """Root function j changes sign strictly between f0 at t0 and f1 at t1: the first time it has left f0's
+        sign (reached 0, or with ``zero_crosses=False`` f1's sign); Illinois regula falsi, ~1e-15 relative."""
         old = math.copysign(1.0, f0)
         side = 0
         for _ in range(200):
@@ -346,7 +346,7 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
             if not t0 < c < t1:
                 c = 0.5 * (t0 + t1)
             fc = float(run.root_values(c, dense(c))[j])
-            if fc * old > 0 or fc == 0.0:  # not crossed yet (0 counts as not crossed: the trigger may be strict)
+            if fc * old > 0 or (fc == 0.0 and not zero_crosses):  # not crossed yet
                 t0, f0 = c, fc
                 if side == -1:
                     f1 *= 0.5
@@ -369,7 +369,13 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
                     hi, fh = best, float(run.root_values(best, dense(best))[j])
                     if not fh * v0[j] < 0:
                         continue
-                best = crossing(int(j), t0, float(v0[j]), hi, fh, dense)
+                at = crossing(int(j), t0, float(v0[j]), hi, fh, dense)
+                if run.root_values(at, dense(at))[j] == 0.0 and not (
+                        events and np.any(run.triggers(at, dense(at)) != prev)):
+                    # exactly on the root with no trigger changed (a strict relation such as x > a): the event is
+                    # where the function is strictly past 0
+                    at = crossing(int(j), at, -math.copysign(1e-300, fh), hi, fh, dense, zero_crosses=False)
+                best = at
         if best is None and events and np.any(run.triggers(t1, dense(t1)) != prev):
             lo, hi = t0, t1  # a trigger changed without a root function crossing: bisect on the trigger itself
             while hi - lo > 1e-15 * max(1.0, abs(hi)):
