@@ -53,7 +53,7 @@ from .results import Result
 from .sbml_model import SbmlModel, SbmlModelError, amount_name
 from .sbml_program import ProgramBuilder
 
-__all__ = ["simulate_sbml"]
+__all__ = ["SbmlCompiled", "simulate_sbml", "steady_state_sbml"]
 
 _MAX_EVENTS_PER_TIME = 100_000
 
@@ -144,7 +144,18 @@ def _lower(model: SbmlModel) -> _Lowered:
     return low
 
 
-def _initial_values(model: SbmlModel, parameters: Mapping[str, float]) -> dict[str, float]:
+def _initial_values(model: SbmlModel, parameters: Mapping[str, float],
+                    initial: Mapping[str, float] | None = None) -> dict[str, float]:
+    initial = dict(initial or {})
+    settable = {n for n, _ in model.initial} - {n for n, _ in model.assignments if n not in model.sbml.species
+                                                 or n in model.sbml.assignment_rules}
+    for name in initial:
+        if name not in settable and name not in model.constants:
+            from .errors import UnknownNameError, suggest
+
+            raise UnknownNameError(f"initial value of '{name}': not a species, or a parameter or compartment whose "
+                                   f"initial value the model leaves free, in SBML model '{model.name}'"
+                                   f"{suggest(name, sorted(settable))}")
     env: dict[str, Any] = {"time": 0.0, **model.constants}
     for name, v in parameters.items():
         if name not in model.constants:
@@ -154,7 +165,13 @@ def _initial_values(model: SbmlModel, parameters: Mapping[str, float]) -> dict[s
                                    f"{suggest(name, model.constants)}")
         env[name] = float(v)
     prefix = f"{model.source}: " if model.source != "<string>" else ""
+    for name, v in initial.items():
+        if name in model.constants:
+            env[name] = float(v)
     for name, f in model.initial:
+        if name in initial:  # an override of the initial value (a PEtab condition, a dose at t = 0)
+            env[name] = float(initial[name])
+            continue
         with np.errstate(all="ignore"):
             env[name] = float(f.evaluate(env))
     for name in model.states:
@@ -242,7 +259,8 @@ class _Pending:
 
 
 def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
-                  parameters: Mapping[str, float] | None = None, rtol: float = 1e-10, atol: float = 1e-14,
+                  parameters: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
+                  rtol: float = 1e-10, atol: float = 1e-14,
                   max_step: float = math.inf, seed: int = 0, throw: bool = True) -> Result:
     """Integrate a general SBML model from t = 0 and report every output column at ``t_eval``.
 
@@ -251,6 +269,8 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
     model : from :func:`il6sim.sbml_model.build_sbml_model` (or ``il6sim.load_model("file.xml")``).
     t_eval : non-decreasing output times in the model's time unit, all >= 0.
     parameters : overrides of the file's constant values (by id), applied before initial assignments.
+    initial : overrides of initial values (by id: a species in the unit its column reports, or a parameter,
+        compartment or species reference), which replace the file's value and any initial assignment.
     rtol, atol : LSODA tolerances (``atol`` in the model's amount and value units).
     max_step : largest step; a trigger that goes true and false again within one step is missed.
     seed : seeds the random order of events due at one time with equal priority (SBML leaves it random).
@@ -264,7 +284,7 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
         raise ValueError("t_eval must be finite, non-decreasing and >= 0")
     started = _time.perf_counter()
     low = _lower(model)
-    env = _initial_values(model, parameters or {})
+    env = _initial_values(model, parameters or {}, initial)
     run = _Run(model, low, env)
     n_out = len(model.outputs)
     out = np.full((t_out.size, n_out), np.nan)
@@ -437,3 +457,109 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
     return Result(time_h=t_out, species=tuple(model.outputs[:n_species]), values=out[:, :n_species],
                   observable_ids=tuple(model.outputs[n_species:]), observable_values=out[:, n_species:],
                   observable_units=tuple("" for _ in model.outputs[n_species:]), provenance=provenance)
+
+
+def steady_state_sbml(model: SbmlModel, *, parameters: Mapping[str, float] | None = None,
+                      initial: Mapping[str, float] | None = None, rtol: float = 1e-10, atol: float = 1e-14,
+                      t_max: float = 1e9) -> dict[str, float]:
+    """Integrate until every derivative is negligible; return the states as ``initial`` overrides.
+
+    Converged when ``|dy/dt| * t <= atol + rtol * |y|`` for every state (what would still change over the
+    time already integrated is below the tolerance), checked after each step; events are not applied
+    (a model with events is refused). The values are keyed as :func:`simulate_sbml`'s ``initial`` takes
+    them: species in the unit their column reports, other states by id.
+
+    Raises
+    ------
+    SolverError
+        When no steady state is reached by ``t_max``.
+    """
+    from scipy.integrate import LSODA
+
+    if model.events:
+        raise SolverError(f"SBML model '{model.name}' has events; a steady state is not defined here")
+    low = _lower(model)
+    run = _Run(model, low, _initial_values(model, parameters or {}, initial))
+    out: dict[str, float] = {}
+    if model.states:
+        solver = LSODA(run.rhs, 0.0, run.y, t_max, rtol=rtol, atol=atol)
+        while True:
+            msg = solver.step()
+            if solver.status == "failed":
+                raise SolverError(f"SBML model '{model.name}': no steady state (LSODA failed at t = {solver.t}: {msg})")
+            y, t = solver.y, solver.t
+            f = run.rhs(t, y)
+            if np.all(np.abs(f) * max(t, 1.0) <= atol + rtol * np.abs(y)):
+                break
+            if solver.status == "finished":
+                raise SolverError(f"SBML model '{model.name}': no steady state by t = {t_max:g}")
+        run.y = np.array(solver.y)
+    values = run.values(np.zeros(1), run.y[None, :])[0]
+    column = dict(zip(model.outputs, values.tolist()))
+    for name in model.states:
+        species = name[7:-1] if name.startswith("amount(") else None
+        key = species if species is not None else name
+        out[key] = column.get(key, float(run.y[run.state_index[name]]))
+    return out
+
+
+class SbmlCompiled:
+    """An :class:`SbmlModel` seen through the few attributes the estimation engine reads from a
+    :class:`~il6sim.compiled.CompiledNetwork`: a parameter vector over the model's constants, "species"
+    columns that are the result columns (a value in ``y0`` overrides that column's initial value; NaN
+    keeps the file's), and :meth:`simulate_rows`, one :func:`simulate_sbml` per parameter row."""
+
+    observable_ids: tuple[str, ...] = ()
+
+    def __init__(self, model: SbmlModel) -> None:
+        self.model = model
+        self.parameter_ids = tuple(model.constants)
+        self.parameter_index = {p: i for i, p in enumerate(self.parameter_ids)}
+        self.species_ids = tuple(model.outputs)
+        self.n_species = len(self.species_ids)
+        self.x0 = np.full(self.n_species, np.nan)
+
+    def parameter_vector(self, overrides: Mapping[str, float] | None = None) -> np.ndarray:
+        p = np.array([self.model.constants[k] for k in self.parameter_ids], dtype=np.float64)
+        for k, v in (overrides or {}).items():
+            p[self.parameter_index[k]] = v
+        return p
+
+    def observables(self, states: np.ndarray) -> np.ndarray:
+        return np.zeros((states.shape[0], 0))
+
+    def simulate_rows(self, p: np.ndarray, y0: np.ndarray, times: np.ndarray, *, rtol: float, atol: float,
+                      preeq: tuple[np.ndarray, np.ndarray] | None = None, steady_rows: bool = False
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """States ``(n_rows, n_times, n_columns)``, steady states ``(n_rows, n_columns)`` (NaN unless
+        ``steady_rows``) and success per row. ``preeq``: (parameters, initial overrides) of a
+        preequilibration, whose steady state is the start (``y0``'s values still override it)."""
+        n = p.shape[0]
+        out = np.full((n, times.size, self.n_species), np.nan)
+        steady = np.full((n, self.n_species), np.nan)
+        ok = np.zeros(n, dtype=bool)
+        for r in range(n):
+            params = dict(zip(self.parameter_ids, p[r].tolist()))
+            init = {k: float(v) for k, v in zip(self.species_ids, y0[r]) if not math.isnan(v)}
+            try:
+                if preeq is not None:
+                    pre_init = {k: float(v) for k, v in zip(self.species_ids, preeq[1][r]) if not math.isnan(v)}
+                    start = steady_state_sbml(self.model, parameters=dict(zip(self.parameter_ids, preeq[0][r].tolist())),
+                                              initial=pre_init, rtol=rtol, atol=atol)
+                    init = {**start, **init}
+                if times.size:
+                    res = simulate_sbml(self.model, times, parameters=params, initial=init, rtol=rtol, atol=atol,
+                                        throw=False)
+                    if not res.success:
+                        continue
+                    out[r, :, : len(res.species)] = res.values
+                    out[r, :, len(res.species):] = res.observable_values
+                if steady_rows:
+                    ss = steady_state_sbml(self.model, parameters=params, initial=init, rtol=rtol, atol=atol)
+                    res = simulate_sbml(self.model, [0.0], parameters=params, initial={**init, **ss}, throw=False)
+                    steady[r, : len(res.species)] = res.values[0]
+                    steady[r, len(res.species):] = res.observable_values[0]
+            except (SbmlModelError, SolverError):
+                continue
+            ok[r] = True
+        return out, steady, ok

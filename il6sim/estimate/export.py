@@ -28,6 +28,7 @@ def export_petab(problem_yaml: str | Path, out_dir: str | Path) -> Path:
     >>> yaml.name
     'Perelson_Science1996.yaml'
     """
+    from ..network import Network
     from ..sbml import to_sbml
 
     files = read_problem_yaml(problem_yaml)
@@ -41,7 +42,7 @@ def export_petab(problem_yaml: str | Path, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model = Path(files.model_files[0])
     sbml_name = model.with_suffix(".xml").name
-    if model.suffix.lower() == ".toml":
+    if model.suffix.lower() == ".toml" and isinstance(problem.network, Network):
         to_sbml(problem.network, out / sbml_name)
     else:
         shutil.copyfile(model, out / sbml_name)

@@ -28,6 +28,7 @@ import numpy as np
 
 from .objective import Objective
 from .problem import Problem
+from .tables import PetabError
 
 __all__ = ["FiniteDifferences", "FitResult", "StartResult", "fit", "optimize_from"]
 
@@ -306,6 +307,11 @@ def fit(problem: Problem, starts: int | np.ndarray = 20, seed: int = 0, *, threa
     """
     import os
 
+    if problem.has_priors:
+        first = next(p for p in problem.parameters if p.estimate and p.prior not in ("", "parameterScaleUniform"))
+        raise PetabError(f"{problem.path}: parameter '{first.id}' has a {first.prior} prior; fitting with priors "
+                         "(maximum a posteriori) is not supported yet: Problem.log_likelihood and "
+                         "Problem.log_prior evaluate both")
     t0 = time.perf_counter()
     if isinstance(starts, (int, np.integer)):
         if starts < 1:

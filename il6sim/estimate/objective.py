@@ -33,6 +33,7 @@ import numpy as np
 
 from ..batch import run_batch
 from ..expr import Formula, parse_formula
+from ..sbml_simulate import SbmlCompiled
 from ..solve import steady_state_at
 from .problem import Experiment, Problem, Source
 
@@ -69,7 +70,7 @@ class Objective:
         self.problem = problem
         self.rtol, self.atol, self.threads, self.max_steps = rtol, atol, threads, max_steps
         self.n_evaluations = 0  # parameter rows simulated
-        self._formulas: dict[tuple[str, str, tuple[str, ...]], Formula] = {}
+        self._formulas: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Formula] = {}
         m = problem.measurements
         self._groups = self._group_rows()
         # per experiment: its groups with their columns among the experiment's own rows
@@ -89,18 +90,22 @@ class Objective:
         self._change_of_variables = float(np.sum(jac))
 
     # -- formulas -----------------------------------------------------------------------------
-    def _formula(self, kind: str, oid: str, values: tuple[str, ...]) -> Formula:
-        key = (kind, oid, values)
+    def _formula(self, kind: str, oid: str, values: tuple[str, ...], observable_values: tuple[str, ...] = ()
+                 ) -> Formula:
+        """The observable or noise formula with its placeholders replaced (a noise formula may also use the
+        observable's placeholders: ``observable_values``)."""
+        key = (kind, oid, values, observable_values)
         f = self._formulas.get(key)
         if f is None:
             spec = self.problem.observables[oid]
             base = spec.formula if kind == "observable" else spec.noise
             mapping: dict[str, Any] = {}
-            for k, v in enumerate(values, start=1):
+            for k, v in [*((f"{kind}Parameter{k}_{oid}", v) for k, v in enumerate(values, start=1)),
+                         *((f"observableParameter{k}_{oid}", v) for k, v in enumerate(observable_values, start=1))]:
                 try:
-                    mapping[f"{kind}Parameter{k}_{oid}"] = float(v)
+                    mapping[k] = float(v)
                 except ValueError:
-                    mapping[f"{kind}Parameter{k}_{oid}"] = parse_formula(v)
+                    mapping[k] = parse_formula(v)
             f = base.substitute(mapping) if mapping else base
             self._formulas[key] = f
         return f
@@ -116,8 +121,8 @@ class Objective:
 
     def _sigma_depends_on_parameters(self) -> bool:
         ids = set(self.problem.free_ids)
-        for _, oid, _, npar, _ in self._groups:
-            f = self._formula("noise", oid, npar)
+        for _, oid, opar, npar, _ in self._groups:
+            f = self._formula("noise", oid, npar, opar)
             if f.symbols & ids or f.symbols - {oid} - set(self.problem.parameter_ids):
                 return True  # on an estimated parameter, or on the state (possibly through the observable)
         return False
@@ -135,6 +140,8 @@ class Objective:
             p[:, i] = _resolve(src, x)
         y0 = np.tile(cn.x0, (n, 1))
         ok = np.all(np.isfinite(p), axis=1)
+        if isinstance(cn, SbmlCompiled):  # a general SBML model: one simulation per row
+            return self._sbml_states(e, cn, x, p, y0, ok)
         if e.preequilibration is not None or e.start_steady:
             pp = np.tile(e.base_parameters, (n, 1))
             for i, src in (e.preeq_parameter_sources if e.preequilibration is not None else e.parameter_sources):
@@ -173,6 +180,33 @@ class Objective:
                     ok[r] = False
         return states, p, ok
 
+    def _sbml_states(self, e: Experiment, cn: SbmlCompiled, x: np.ndarray, p: np.ndarray, y0: np.ndarray,
+                     ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        preeq = None
+        if e.preequilibration is not None:
+            pp = np.tile(e.base_parameters, (x.shape[0], 1))
+            py0 = np.tile(cn.x0, (x.shape[0], 1))
+            for i, src in e.preeq_parameter_sources:
+                pp[:, i] = _resolve(src, x)
+            for i, src in e.preeq_species_sources:
+                py0[:, i] = _resolve(src, x)
+            preeq = (pp, py0)
+        for i, src in e.species_sources:
+            y0[:, i] = _resolve(src, x)
+        states = np.full((x.shape[0], e.rows.size, cn.n_species), np.nan)
+        good = np.where(ok)[0]
+        inf_rows = e.time_index < 0
+        if good.size:
+            sim, steady, ok_sim = cn.simulate_rows(
+                p[good], y0[good], e.times, rtol=self.rtol, atol=self.atol,
+                preeq=None if preeq is None else (preeq[0][good], preeq[1][good]), steady_rows=bool(inf_rows.any()))
+            ok[good] = ok_sim
+            fin = ~inf_rows
+            states[np.ix_(good, np.where(fin)[0])] = sim[:, e.time_index[fin]]
+            if inf_rows.any():
+                states[np.ix_(good, np.where(inf_rows)[0])] = steady[:, None, :]
+        return states, p, ok
+
     def simulate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Simulated observables and noise sigmas (n_rows, n_measurements), and per-row success."""
         x = np.atleast_2d(np.asarray(x, dtype=float))
@@ -188,11 +222,11 @@ class Objective:
             states, p, ok_e = self._experiment_states(e, x)
             ok &= ok_e
             cn = e.cn
-            volumes = {c.id: c.volume_l for c in e.network.compartments}
+            volumes = {c.id: c.volume_l for c in getattr(e.network, "compartments", ())}
             for oid, opar, npar, rows, cols in groups:
                 env: dict[str, Any] = {}
                 f_obs = self._formula("observable", oid, opar)
-                f_noise = self._formula("noise", oid, npar)
+                f_noise = self._formula("noise", oid, npar, opar)
                 for s in f_obs.symbols | f_noise.symbols:
                     if s in cn.parameter_index:  # model parameters: table values and condition overrides applied
                         env[s] = p[:, cn.parameter_index[s]][:, None]

@@ -32,6 +32,8 @@ from ..errors import Il6simError, suggest
 from ..expr import Formula, FormulaError, parse_formula
 from ..network import Network
 from ..protocol import Protocol
+from ..sbml_model import SbmlModel
+from ..sbml_simulate import SbmlCompiled
 from .tables import PetabError, Table, number, read_problem_yaml, read_table
 
 __all__ = ["Experiment", "Measurements", "ObservableSpec", "ParameterSpec", "Problem", "Source", "load_problem"]
@@ -39,6 +41,8 @@ __all__ = ["Experiment", "Measurements", "ObservableSpec", "ParameterSpec", "Pro
 SCALES = ("lin", "log", "log10")
 TRANSFORMS = ("lin", "log", "log10")
 DISTRIBUTIONS = ("normal", "laplace")
+PRIORS = ("uniform", "normal", "laplace", "logNormal", "logLaplace", "parameterScaleUniform", "parameterScaleNormal",
+          "parameterScaleLaplace")
 _PLACEHOLDER = re.compile(r"^(observable|noise)Parameter(\d+)_(.+)$")
 
 #: a value: ("const", number) or ("x", index into the parameter table)
@@ -56,6 +60,28 @@ class ParameterSpec:
     nominal: float
     estimate: bool
     where: str = ""
+    prior: str = ""                              # PEtab objectivePriorType ("" = flat on the parameter scale)
+    prior_parameters: tuple[float, ...] = ()     # its objectivePriorParameters
+
+    def log_prior(self, x: float) -> float:
+        """The log prior density at linear value ``x`` (PEtab v1 definitions; 0 for a flat prior)."""
+        kind, p = self.prior, self.prior_parameters
+        if kind in ("", "parameterScaleUniform"):
+            return 0.0
+        v = float(self.to_scale(x)) if kind.startswith("parameterScale") else float(x)
+        base = kind.removeprefix("parameterScale")
+        base = base[0].lower() + base[1:]
+        if base in ("logNormal", "logLaplace"):
+            if v <= 0:
+                return -math.inf
+            shift, v = -math.log(v), math.log(v)  # density of ln x, times d(ln x)/dx = 1/x
+        else:
+            shift = 0.0
+        if base == "uniform":
+            return -math.log(p[1] - p[0]) if p[0] <= v <= p[1] else -math.inf
+        if base in ("normal", "logNormal"):
+            return shift - 0.5 * math.log(2 * math.pi * p[1] ** 2) - 0.5 * ((v - p[0]) / p[1]) ** 2
+        return shift - math.log(2 * p[1]) - abs(v - p[0]) / p[1]  # laplace, logLaplace
 
     def to_scale(self, x: np.ndarray | float) -> np.ndarray:
         """Linear value(s) to this parameter's scale."""
@@ -89,8 +115,8 @@ class Experiment:
 
     preequilibration: str | None
     condition: str
-    network: Network
-    cn: CompiledNetwork
+    network: Network | SbmlModel
+    cn: CompiledNetwork | SbmlCompiled
     protocol: Protocol
     base_parameters: np.ndarray                       # model parameter vector before any source
     parameter_sources: tuple[tuple[int, Source], ...]  # (model parameter index, source), simulation
@@ -125,7 +151,7 @@ class Problem:
     """
 
     path: str
-    network: Network
+    network: Network | SbmlModel
     parameters: tuple[ParameterSpec, ...]
     observables: dict[str, ObservableSpec]
     experiments: tuple[Experiment, ...]
@@ -201,6 +227,19 @@ class Problem:
 
         return float(-Objective(self, **options).nllh(self.x_from_values(parameters)[None, :])[0])
 
+    def log_prior(self, parameters: Mapping[str, float] | None = None) -> float:
+        """Sum of the estimated parameters' log prior densities (PEtab ``objectivePriorType``; flat priors add 0).
+
+        The log-posterior is ``log_likelihood(...) + log_prior(...)``.
+        """
+        x = self.x_from_values(parameters)
+        return float(sum(p.log_prior(float(v)) for p, v in zip(self.parameters, x) if p.estimate))
+
+    @property
+    def has_priors(self) -> bool:
+        """True when an estimated parameter has a prior that is not flat on its scale."""
+        return any(p.estimate and p.prior not in ("", "parameterScaleUniform") for p in self.parameters)
+
     def simulate(self, parameters: Mapping[str, float] | None = None, **options: Any) -> Any:
         """The measurement table (a pandas DataFrame) with a ``simulation`` column at ``parameters``."""
         from .objective import Objective
@@ -244,12 +283,12 @@ def _concat(tables: Sequence[Table]) -> Table:
     return Table(" + ".join(t.path for t in tables), cols, rows, lines)
 
 
-def _load_network(path: str) -> Network:
-    from ..shipped import load_network
+def _load_network(path: str) -> Network | SbmlModel:
+    from ..shipped import load_model
 
     if not Path(path).is_file():
         raise PetabError(f"{path}: no such model file (named in the problem YAML)")
-    return load_network(path)
+    return load_model(path)
 
 
 def _new_id(t: Table, i: int, column: str, seen: set[str] | dict[str, Any], what: str) -> str:
@@ -288,10 +327,17 @@ def _parameters(t: Table) -> tuple[ParameterSpec, ...]:
                                  f"lower bound must be > 0 (got {lo:g})")
         if math.isnan(nominal):
             raise PetabError(f"{t.where(i, 'nominalValue')}: '{pid}' has no nominal value")
-        if "objectivePriorType" in r and r.get("objectivePriorType"):
-            raise PetabError(f"{t.where(i, 'objectivePriorType')}: priors are not supported yet by il6sim; "
-                             "remove the prior columns (or the problem is not for il6sim)")
-        out.append(ParameterSpec(pid, scale, lo, hi, nominal, est == "1", t.where(i)))
+        prior = r.get("objectivePriorType", "") or ""
+        prior_parameters: tuple[float, ...] = ()
+        if prior and prior not in PRIORS:
+            raise PetabError(f"{t.where(i, 'objectivePriorType')}: {prior!r}; use one of {', '.join(PRIORS)}")
+        if prior and prior != "parameterScaleUniform":
+            text = r.get("objectivePriorParameters", "") or ""
+            prior_parameters = tuple(number(v, t.where(i, "objectivePriorParameters")) for v in text.split(";") if v)
+            if len(prior_parameters) != 2 or prior_parameters[1] <= 0 and "niform" not in prior:
+                raise PetabError(f"{t.where(i, 'objectivePriorParameters')}: {prior} needs two numbers 'a;b' "
+                                 "(location; scale > 0, or lower; upper for a uniform prior)")
+        out.append(ParameterSpec(pid, scale, lo, hi, nominal, est == "1", t.where(i), prior, prior_parameters))
     if not out:
         raise PetabError(f"{t.path}: the parameter table has no rows")
     return tuple(out)
@@ -370,7 +416,7 @@ def _condition_sources(cid: str, cond: Mapping[str, str], net: Network, cn: Comp
             params.append((cn.parameter_index[col], _source(text, ids, w, f"condition '{cid}'")))
         elif col in cn.species_ids:
             species.append((cn.species_ids.index(col), _source(text, ids, w, f"condition '{cid}'")))
-        elif col in {c.id for c in net.compartments}:
+        elif col in {c.id for c in getattr(net, "compartments", ())}:
             s = _source(text, ids, w, f"condition '{cid}'")
             if s[0] != "const":
                 raise PetabError(f"{w}: a compartment size set by an estimated parameter is not supported; "
@@ -385,7 +431,7 @@ def _condition_sources(cid: str, cond: Mapping[str, str], net: Network, cn: Comp
     return params, species, compartments
 
 
-def assemble(path: str, network: Network, model_file: str, parameters: tuple[ParameterSpec, ...],
+def assemble(path: str, network: Network | SbmlModel, model_file: str, parameters: tuple[ParameterSpec, ...],
              observables: dict[str, ObservableSpec], conditions: dict[str, dict[str, str]], mt: Table,
              extension: Mapping[str, Any], *, check_usage: bool = True) -> Problem:
     """Check a problem's tables against each other and group its measurements into experiments."""
@@ -450,7 +496,7 @@ def assemble(path: str, network: Network, model_file: str, parameters: tuple[Par
             base_cache[key] = _base(network, ext, path, sim)
         net, cn, protocol, base_p, steady = base_cache[key]
         ps, ss, comps = _condition_sources(sim, conditions[sim], net, cn, ids)
-        if comps:
+        if comps and isinstance(net, Network):
             net = replace(net, compartments=tuple(replace(c, volume_l=comps.get(c.id, c.volume_l))
                                                   for c in net.compartments))
             cn = compile_network(net)
@@ -477,8 +523,14 @@ def assemble(path: str, network: Network, model_file: str, parameters: tuple[Par
     return problem
 
 
-def _base(network: Network, ext: Mapping[str, Any] | None, path: str, cid: str) -> tuple[
-        Network, CompiledNetwork, Protocol, np.ndarray, bool]:
+def _base(network: Network | SbmlModel, ext: Mapping[str, Any] | None, path: str, cid: str) -> tuple[
+        Any, Any, Protocol, np.ndarray, bool]:
+    if isinstance(network, SbmlModel):
+        if ext:
+            raise PetabError(f"{path}: il6sim.conditions.{cid}: scenarios, regimens and drugs need an il6sim model; "
+                             "this problem's model is general SBML")
+        cs = SbmlCompiled(network)
+        return network, cs, Protocol(), cs.parameter_vector(), False
     if not ext:
         cn = compile_network(network)
         return network, cn, Protocol(), cn.parameter_vector(), False
@@ -513,7 +565,7 @@ def _check_symbols(problem: Problem, check_usage: bool = True) -> None:
         used.update(v for v in vals if v in ids)
     cn0 = problem.experiments[0].cn
     known_model = set(cn0.species_ids) | set(cn0.parameter_ids) | set(cn0.observable_ids) | {
-        c.id for c in problem.network.compartments} | {"time", "t"}
+        c.id for c in getattr(problem.network, "compartments", ())} | {"time", "t"}
     for e in problem.experiments:
         known_model |= set(e.cn.species_ids) | set(e.cn.parameter_ids) | set(e.cn.observable_ids)
     for oid, spec in problem.observables.items():
