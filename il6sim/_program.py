@@ -18,6 +18,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ._jitsolve import _lu_factor, _lu_solve
+
 _jit = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 OPCODES = {name: code for code, name in enumerate((
@@ -169,3 +171,307 @@ def program_values(t: np.ndarray, y: np.ndarray, regs: np.ndarray, code: np.ndar
         for k in range(out_regs.shape[0]):
             out[i, k] = work[out_regs[k]]
     return out
+
+
+# -- a Rodas integrator over register programs (one model, one parameter row) -------------------------------
+# The model's time is the last state (dt/dt = 1), so the method sees an autonomous system and the Jacobian's
+# last column is the time derivative; the Jacobian is by forward differences (n + 1 program runs).
+# Statuses returned by rodas_segment:
+SEG_DONE, SEG_ROOT, SEG_FAILED, SEG_MAX_STEPS = 0, 1, 2, 3
+
+
+@_jit
+def _rhs_t(code, regs, time_reg, state_regs, deriv_regs, z, f):
+    """``f = dz/dt`` for the augmented state ``z = (y, t)``."""
+    n = state_regs.shape[0]
+    regs[time_reg] = z[n]
+    for k in range(n):
+        regs[state_regs[k]] = z[k]
+    run_program(code, regs)
+    for k in range(n):
+        f[k] = regs[deriv_regs[k]]
+    f[n] = 1.0
+
+
+@_jit
+def _roots_at(code, root_code, regs, time_reg, state_regs, root_regs, z, g):
+    n = state_regs.shape[0]
+    regs[time_reg] = z[n]
+    for k in range(n):
+        regs[state_regs[k]] = z[k]
+    run_program(code, regs)
+    run_program(root_code, regs)
+    for j in range(root_regs.shape[0]):
+        g[j] = regs[root_regs[j]]
+
+
+@_jit
+def _triggers_at(code, trig_code, regs, time_reg, state_regs, trig_regs, z, out):
+    n = state_regs.shape[0]
+    regs[time_reg] = z[n]
+    for k in range(n):
+        regs[state_regs[k]] = z[k]
+    run_program(code, regs)
+    run_program(trig_code, regs)
+    changed = False
+    for j in range(trig_regs.shape[0]):
+        v = regs[trig_regs[j]] != 0.0
+        if v != out[j]:
+            changed = True
+    return changed
+
+
+@_jit
+def _trigger_values(code, trig_code, regs, time_reg, state_regs, trig_regs, z, out):
+    n = state_regs.shape[0]
+    regs[time_reg] = z[n]
+    for k in range(n):
+        regs[state_regs[k]] = z[k]
+    run_program(code, regs)
+    run_program(trig_code, regs)
+    for j in range(trig_regs.shape[0]):
+        out[j] = regs[trig_regs[j]] != 0.0
+
+
+@_jit
+def _dense(theta, z, znew, dense, out):
+    th1 = 1.0 - theta
+    for q in range(z.shape[0]):
+        out[q] = th1 * z[q] + theta * (znew[q] + th1 * (dense[0, q] + theta * (dense[1, q] + theta * dense[2, q])))
+
+
+@_jit
+def rodas_segment(code, root_code, trig_code, regs, time_reg, state_regs, deriv_regs, root_regs, zc_pos, zc_neg,
+                  trig_regs, prev_trig, g0, y0, t0, t1, t_ignore, t_out, io, io_hi, y_out, rtol, atol, h0, hmax,
+                  max_steps, A, C, M, H, gamma, stages, err_exp, stats):
+    """Integrate from ``t0`` towards ``t1`` with a Rosenbrock method (tableau ``A, C, M, H``, ``gamma``).
+
+    Writes the states at ``t_out[io:io_hi]`` that fall inside the integrated span into ``y_out`` and stops
+    early at the first time a root function leaves the sign of ``g0`` or a trigger differs from
+    ``prev_trig`` (a change located at or before ``t_ignore``, just after a restart where root functions are ~0
+    and their signs round-off, is adopted instead: the root's sign and ``prev_trig``, updated in place).
+    Reaching exactly 0 counts as leaving a positive (negative) sign where ``zc_pos[j]``
+    (``zc_neg[j]``) says so: where the relation's truth changes at 0 (``x >= a`` becomes true at 0 coming
+    from below, ``x > a`` does not). Returns ``(status, t, y, next io, last step size)``; ``stats`` accumulates
+    steps, rejected steps, right-hand sides and Jacobians.
+    """
+    n = y0.shape[0]
+    m = n + 1
+    z = np.empty(m)
+    z[:n] = y0
+    z[n] = t0
+    znew = np.empty(m)
+    arg = np.empty(m)
+    f = np.empty(m)
+    f0 = np.empty(m)
+    K = np.zeros((stages, m))
+    J = np.zeros((m, m))
+    W = np.zeros((m, m))
+    piv = np.zeros(m, dtype=np.int64)
+    dense = np.zeros((3, m))
+    zi = np.empty(m)
+    nr = root_regs.shape[0]
+    g1 = np.empty(nr)
+    gc = np.empty(nr)
+    trig_now = prev_trig
+    span = t1 - t0
+    t = t0
+    # initial step (Hairer, Norsett & Wanner I, II.4, simplified)
+    _rhs_t(code, regs, time_reg, state_regs, deriv_regs, z, f0)
+    stats[2] += 1
+    if h0 > 0.0:
+        h = min(h0, span)
+    else:
+        a0 = 0.0
+        a1 = 0.0
+        for q in range(n):
+            sc = atol[q] + rtol * abs(z[q])
+            a0 += (z[q] / sc) ** 2
+            a1 += (f0[q] / sc) ** 2
+        d0 = math.sqrt(a0 / max(n, 1))
+        d1 = math.sqrt(a1 / max(n, 1))
+        h = 1e-6 * max(span, 1e-300) if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
+        h = min(h, span)
+    h = min(h, hmax)
+    need_jac = True
+    steps = 0
+    while t < t1:
+        if steps >= max_steps:
+            for q in range(n):
+                y0[q] = z[q]
+            return SEG_MAX_STEPS, t, io, h
+        last = t + h >= t1 or t + 1.0000001 * h >= t1
+        if last:
+            h = t1 - t
+        if need_jac:  # forward differences, one column per state and one for time
+            for c in range(m):
+                zi[:] = z
+                d = math.sqrt(2.2e-16) * max(abs(z[c]), atol[c] / max(rtol, 1e-16) if c < n else 1.0, 1e-8)
+                zi[c] = z[c] + d
+                d = zi[c] - z[c]
+                _rhs_t(code, regs, time_reg, state_regs, deriv_regs, zi, f)
+                for r in range(m):
+                    J[r, c] = (f[r] - f0[r]) / d
+            stats[2] += m
+            stats[3] += 1
+            need_jac = False
+        inv_hg = 1.0 / (h * gamma)
+        for r in range(m):
+            for c in range(m):
+                W[r, c] = -J[r, c]
+            W[r, r] += inv_hg
+        if not _lu_factor(W, piv):
+            h *= 0.25
+            if h < 1e-14 * max(1.0, abs(t)):
+                for q in range(n):
+                    y0[q] = z[q]
+                return SEG_FAILED, t, io, h
+            continue
+        ok = True
+        for i in range(stages):
+            for q in range(m):
+                acc = z[q]
+                for j in range(i):
+                    acc += A[i, j] * K[j, q]
+                arg[q] = acc
+            if i == 0:
+                for q in range(m):
+                    f[q] = f0[q]
+            else:
+                _rhs_t(code, regs, time_reg, state_regs, deriv_regs, arg, f)
+                stats[2] += 1
+            for q in range(m):
+                acc = f[q]
+                for j in range(i):
+                    acc += (C[i, j] / h) * K[j, q]
+                K[i, q] = acc
+            _lu_solve(W, piv, K[i])
+        err = 0.0
+        for q in range(m):
+            acc = z[q]
+            for j in range(stages):
+                acc += M[j] * K[j, q]
+            znew[q] = acc
+            if not math.isfinite(acc):
+                ok = False
+            if q < n:
+                e = K[stages - 1, q] / (atol[q] + rtol * max(abs(z[q]), abs(acc)))
+                err += e * e
+        err = math.sqrt(err / max(n, 1)) if ok else math.inf
+        if err > 1.0 or not ok:
+            stats[1] += 1
+            fac = 0.2 if not ok else max(0.2, 0.9 * err ** (-err_exp))
+            h *= fac
+            if h < 1e-14 * max(1.0, abs(t)):
+                for q in range(n):
+                    y0[q] = z[q]
+                return SEG_FAILED, t, io, h
+            continue
+        # accepted
+        steps += 1
+        stats[0] += 1
+        t_new = t1 if last else t + h
+        znew[n] = t_new
+        for d in range(3):
+            for q in range(m):
+                acc = 0.0
+                for j in range(stages):
+                    acc += H[d, j] * K[j, q]
+                dense[d, q] = acc
+        # roots and triggers
+        cut = -1.0
+        cut_theta = 1.0
+        if nr > 0:
+            _roots_at(code, root_code, regs, time_reg, state_regs, root_regs, znew, g1)
+            for j in range(nr):
+                zero_cross = zc_pos[j] if g0[j] > 0.0 else zc_neg[j]
+                if g0[j] * g1[j] < 0.0 or (g1[j] == 0.0 and zero_cross and g0[j] != 0.0):
+                    # Illinois regula falsi on theta in (0, 1]: first point where root j left g0's sign
+                    lo, flo, hi, fhi = 0.0, g0[j], 1.0, g1[j]
+                    if cut >= 0.0:
+                        hi = (cut - t) / h
+                        _dense(hi, z, znew, dense, zi)
+                        zi[n] = t + hi * h
+                        _roots_at(code, root_code, regs, time_reg, state_regs, root_regs, zi, gc)
+                        fhi = gc[j]
+                        if not (g0[j] * fhi < 0.0 or (fhi == 0.0 and zero_cross)):
+                            continue
+                    side = 0
+                    for _ in range(200):
+                        if (hi - lo) * h <= 1e-15 * max(1.0, abs(t + hi * h)):
+                            break
+                        c = (lo * fhi - hi * flo) / (fhi - flo) if fhi != flo else 0.5 * (lo + hi)
+                        if not (lo < c < hi):
+                            c = 0.5 * (lo + hi)
+                        _dense(c, z, znew, dense, zi)
+                        zi[n] = t + c * h
+                        _roots_at(code, root_code, regs, time_reg, state_regs, root_regs, zi, gc)
+                        fc = gc[j]
+                        if fc * g0[j] > 0.0 or (fc == 0.0 and not zero_cross):
+                            lo, flo = c, fc
+                            if side == -1:
+                                fhi *= 0.5
+                            side = -1
+                        else:
+                            hi, fhi = c, fc
+                            if side == 1:
+                                flo *= 0.5
+                            side = 1
+                    at = t + hi * h if hi < 1.0 else t_new
+                    if at <= t_ignore:  # round-off at the restart: adopt the new side
+                        if g1[j] != 0.0:
+                            g0[j] = g1[j]
+                        continue
+                    cut, cut_theta = at, hi
+        if cut < 0.0 and trig_regs.shape[0] > 0:
+            if _triggers_at(code, trig_code, regs, time_reg, state_regs, trig_regs, znew, trig_now):
+                lo, hi = 0.0, 1.0  # a trigger changed with no root crossing: bisect on the triggers
+                for _ in range(200):
+                    if (hi - lo) * h <= 1e-15 * max(1.0, abs(t + hi * h)):
+                        break
+                    c = 0.5 * (lo + hi)
+                    _dense(c, z, znew, dense, zi)
+                    zi[n] = t + c * h
+                    if _triggers_at(code, trig_code, regs, time_reg, state_regs, trig_regs, zi, trig_now):
+                        hi = c
+                    else:
+                        lo = c
+                at = t + hi * h if hi < 1.0 else t_new
+                if at <= t_ignore:  # round-off at the restart: adopt the triggers' values
+                    _trigger_values(code, trig_code, regs, time_reg, state_regs, trig_regs, znew, trig_now)
+                else:
+                    cut, cut_theta = at, hi
+        stop = cut if cut >= 0.0 else t_new
+        while io < io_hi and (t_out[io] < stop or (cut < 0.0 and t_out[io] == stop)):
+            if t_out[io] == t_new:
+                for q in range(n):
+                    y_out[io, q] = znew[q]
+            else:
+                _dense((t_out[io] - t) / h, z, znew, dense, zi)
+                for q in range(n):
+                    y_out[io, q] = zi[q]
+            io += 1
+        if cut >= 0.0:
+            if cut == t_new:
+                for q in range(n):
+                    y0[q] = znew[q]
+            else:  # the state where the root function was found past its root (not re-derived from the time)
+                _dense(cut_theta, z, znew, dense, zi)
+                for q in range(n):
+                    y0[q] = zi[q]
+            return SEG_ROOT, cut, io, h
+        # next step
+        fac = min(6.0, max(0.2, 0.9 * max(err, 1e-10) ** (-err_exp)))
+        t = t_new
+        for q in range(m):
+            z[q] = znew[q]
+        _rhs_t(code, regs, time_reg, state_regs, deriv_regs, z, f0)
+        stats[2] += 1
+        need_jac = True
+        for j in range(nr):
+            if g1[j] != 0.0:
+                g0[j] = g1[j]
+        h = min(h * fac, hmax)
+    for q in range(n):
+        y0[q] = z[q]
+    return SEG_DONE, t, io, h

@@ -45,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from ._program import program_rhs, program_values, run_program
+from ._jitsolve import METHODS, TAB_A, TAB_C, TAB_ERR_EXP, TAB_GAMMA, TAB_H, TAB_M, TAB_STAGES
+from ._program import SEG_FAILED, SEG_MAX_STEPS, program_rhs, program_values, rodas_segment, run_program
 from ._version import __version__
 from .errors import SolverError
 from .expr import Call, Formula, Node, Pow, Prod, Sum
@@ -73,10 +74,37 @@ class _Lowered:
     assign_regs: tuple[tuple[tuple[str, int], ...], ...]
     roots: np.ndarray
     root_regs: np.ndarray
+    zc_pos: np.ndarray  # root j reaching 0 from above changes its relation's truth
+    zc_neg: np.ndarray  # ... from below
 
 
 _LOWERED: dict[int, tuple[SbmlModel, _Lowered]] = {}
 _RELATIONS = frozenset({"<", "<=", ">", ">=", "==", "!="})
+
+
+_TRUE_AT = {"<": (False, False, True), "<=": (False, True, True), ">": (True, False, False),
+            ">=": (True, True, False), "==": (False, True, False), "!=": (True, False, True)}  # g > 0, g = 0, g < 0
+
+
+def _zero_crossings(rels: Sequence[Call], *, positive: bool) -> np.ndarray:
+    """Per relation ``lhs OP rhs`` (root function ``lhs - rhs``): does reaching 0 from above (``positive``) or
+    below change its truth?"""
+    return np.array([_TRUE_AT[r.name][1] != _TRUE_AT[r.name][0 if positive else 2] for r in rels], dtype=np.bool_)
+
+
+def _has_logic(node: Node) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Call):
+            if n.name in _RELATIONS or n.name in ("&&", "||", "!", "piecewise"):
+                return True
+            stack.extend(n.args)
+        elif isinstance(n, Sum | Prod):
+            stack.extend(t for _, t in n.items)
+        elif isinstance(n, Pow):
+            stack += [n.base, n.exp]
+    return False
 
 
 def _relations(formulas: Sequence[Formula], dynamic: set[str]) -> list[Call]:
@@ -90,7 +118,8 @@ def _relations(formulas: Sequence[Formula], dynamic: set[str]) -> list[Call]:
             continue
         seen.add(n)
         if isinstance(n, Call):
-            if n.name in _RELATIONS and len(n.args) == 2 and Formula("", n).symbols & dynamic:
+            if n.name in _RELATIONS and len(n.args) == 2 and Formula("", n).symbols & dynamic and not any(
+                    _has_logic(a) for a in n.args):  # a comparison of truth values jumps: its inner ones are roots
                 out.append(n)
             stack.extend(n.args)
         elif isinstance(n, Sum | Prod):
@@ -137,7 +166,9 @@ def _lower(model: SbmlModel) -> _Lowered:
         np.array([b.reg(f"d/dt {s}") for s in model.states], dtype=np.int64),
         np.array([b.reg(f"trigger #{i}") for i in range(len(model.events))], dtype=np.int64),
         np.array([b.reg(n) for n in model.outputs], dtype=np.int64), tuple(delay_regs), tuple(prio_regs),
-        tuple(assign_regs), roots, np.array([b.reg(f"root #{j}") for j in range(len(rels))], dtype=np.int64))
+        tuple(assign_regs), roots, np.array([b.reg(f"root #{j}") for j in range(len(rels))], dtype=np.int64),
+        _zero_crossings(rels, positive=True),
+        _zero_crossings(rels, positive=False))
     if len(_LOWERED) > 64:
         _LOWERED.clear()
     _LOWERED[id(model)] = (model, low)
@@ -171,6 +202,8 @@ def _initial_values(model: SbmlModel, parameters: Mapping[str, float],
     for name, f in model.initial:
         if name in initial:  # an override of the initial value (a PEtab condition, a dose at t = 0)
             env[name] = float(initial[name])
+            continue
+        if name in parameters:  # an overridden constant wins over its initial assignment (as PEtab expects)
             continue
         with np.errstate(all="ignore"):
             env[name] = float(f.evaluate(env))
@@ -261,7 +294,7 @@ class _Pending:
 def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
                   parameters: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
                   rtol: float = 1e-10, atol: float = 1e-14,
-                  max_step: float = math.inf, seed: int = 0, throw: bool = True) -> Result:
+                  max_step: float = math.inf, method: str = "Rodas5P", seed: int = 0, throw: bool = True) -> Result:
     """Integrate a general SBML model from t = 0 and report every output column at ``t_eval``.
 
     Parameters
@@ -272,13 +305,21 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
     initial : overrides of initial values (by id: a species in the unit its column reports, or a parameter,
         compartment or species reference), which replace the file's value and any initial assignment.
     rtol, atol : LSODA tolerances (``atol`` in the model's amount and value units).
-    max_step : largest step; a trigger that goes true and false again within one step is missed.
+    max_step : largest step; a trigger that goes true and false again within one step is missed. Default:
+        1/100 of the simulated span where the model has comparisons of changing values, else unbounded.
+    method : ``"Rodas5P"`` (default) or ``"Rodas4"``, Rosenbrock methods run inside numba between events
+        (forward-difference Jacobian, dense LU), or ``"LSODA"`` (scipy, stepped from Python; the reference).
     seed : seeds the random order of events due at one time with equal priority (SBML leaves it random).
     throw : raise :class:`~il6sim.errors.SolverError` on failure; otherwise return a failed Result
         with NaN rows from the failure on.
     """
     from scipy.integrate import LSODA
 
+    if method not in (*METHODS, "LSODA"):
+        from .errors import UnknownNameError, suggest
+
+        raise UnknownNameError(f"unknown method '{method}' for a general SBML model{suggest(method, [*METHODS, 'LSODA'])}"
+                               f" (methods: {', '.join([*METHODS, 'LSODA'])})")
     t_out = np.asarray(t_eval, dtype=np.float64).ravel()
     if t_out.size and (t_out[0] < 0 or np.any(np.diff(t_out) < 0) or not np.all(np.isfinite(t_out))):
         raise ValueError("t_eval must be finite, non-decreasing and >= 0")
@@ -349,6 +390,52 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
             stats["events"] += 1
         raise SolverError(f"more than {_MAX_EVENTS_PER_TIME} events at t = {t}: an event loop?")
 
+    def _integrate_jit(t: float, t_end: float, method: str) -> None:
+        """The Rosenbrock integrator in numba between events (see _program.rodas_segment)."""
+        nonlocal k, prev
+        mi = METHODS[method]
+        tab = (TAB_A[mi], TAB_C[mi], TAB_M[mi], TAB_H[mi], float(TAB_GAMMA[mi]), int(TAB_STAGES[mi]),
+               float(TAB_ERR_EXP[mi]))
+        n_state = len(model.states)
+        atol_v = np.full(n_state + 1, float(atol))
+        y_out = np.full((t_out.size, n_state), np.nan)
+        memory = run.root_values(t, run.y)  # side of each root function (its last non-zero value; 0: unknown)
+        h = 0.0
+        seg = np.zeros(4, dtype=np.int64)
+        # a root function that changes sign twice within one step goes unseen: with root functions, steps are
+        # at most 1/100 of the simulated span unless max_step says otherwise
+        hmax = float(max_step) if math.isfinite(max_step) else (t_end / 100.0 if low.root_regs.size else math.inf)
+        while t < t_end:
+            stop = min([t_end, *(p.time for p in pending if p.time > t)])
+            at_event = any(p.time == stop for p in pending)
+            io_hi = int(np.searchsorted(t_out, stop, side="left" if at_event else "right"))
+            g0 = run.root_values(t, run.y)
+            g0 = np.where(g0 == 0.0, memory, g0)
+            y = run.y.copy()
+            seen = prev.copy()  # the segment updates it where it adopts a change at the restart
+            status, t, io, h = rodas_segment(low.main, low.roots, low.triggers, run.regs, 0, low.state_regs,
+                                             low.deriv_regs, low.root_regs, low.zc_pos, low.zc_neg, low.trigger_regs,
+                                             seen, g0, y, t, stop, t + 2.2e-14 * max(1.0, abs(t)), t_out, k, io_hi,
+                                             y_out, float(rtol), atol_v, h, hmax, 10**6, *tab, seg)
+            prev = seen
+            if io > k:
+                out[k:io] = run.values(t_out[k:io], y_out[k:io])
+                k = io
+            run.y = y
+            if status in (SEG_FAILED, SEG_MAX_STEPS):
+                raise SolverError(f"{method} {'failed' if status == SEG_FAILED else 'took 1e6 steps'} at t = {t}")
+            g = run.root_values(t, run.y)
+            # on a root exactly: past it where reaching 0 already changed the relation's truth (x >= a), else
+            # still before it (x > a), so the next move away from 0 is, or is not, a crossing
+            zc = np.where(g0 > 0, low.zc_pos, low.zc_neg)
+            memory = np.where(g != 0.0, g, np.where(zc, -g0, g0))
+            process(t)
+            emit(t, inclusive=True)
+        stats["steps"] += int(seg[0])
+        stats["rejected"] = int(seg[1])
+        stats["rhs"] += int(seg[2])
+        stats["jacobians"] = int(seg[3])
+
     t = 0.0
     status, message = "success", ""
     t_end = float(t_out[-1]) if t_out.size else 0.0
@@ -412,6 +499,9 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
     try:
         process(t)
         emit(t, inclusive=True)
+        if method != "LSODA":
+            _integrate_jit(t, t_end, method)
+            t = t_end
         while t < t_end:
             stop = min([t_end, *(p.time for p in pending if p.time > t)])
             at_event = any(p.time == stop for p in pending)
@@ -425,6 +515,9 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
                     stats["steps"] += 1
                     if solver.status == "failed":
                         raise SolverError(f"LSODA failed at t = {solver.t}: {msg}")
+                    if solver.t <= t_old and solver.status != "finished":  # stuck an ulp short of a switch
+                        raise SolverError(f"LSODA stopped making progress at t = {solver.t} (a discontinuity "
+                                          "it cannot step over); use method='Rodas5P', which stops at it")
                     t_new, dense = solver.t, solver.dense_output()
                 else:  # no ODE: only time passes (assignment rules and triggers may depend on it)
                     y_keep = run.y.copy()
@@ -450,7 +543,7 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
         status, message = "failed", str(e)
     n_species = len(model.sbml.species)
     provenance = {"model": model.name, "source": model.source, "status": status, "message": message,
-                  "solver": {"name": "lsoda+events", "rtol": rtol, "atol": atol, **stats},
+                  "solver": {"name": f"{method}+events", "rtol": rtol, "atol": atol, **stats},
                   "wall_s": _time.perf_counter() - started, "il6sim_version": __version__,
                   "species_unit": "model units", "species_units": dict(model.species_units),
                   "parameters": dict(parameters or {})}
@@ -483,11 +576,14 @@ def steady_state_sbml(model: SbmlModel, *, parameters: Mapping[str, float] | Non
     out: dict[str, float] = {}
     if model.states:
         solver = LSODA(run.rhs, 0.0, run.y, t_max, rtol=rtol, atol=atol)
+        t_prev = -math.inf
         while True:
             msg = solver.step()
-            if solver.status == "failed":
-                raise SolverError(f"SBML model '{model.name}': no steady state (LSODA failed at t = {solver.t}: {msg})")
+            if solver.status == "failed" or solver.t <= t_prev:
+                raise SolverError(f"SBML model '{model.name}': no steady state (LSODA failed at t = {solver.t}: "
+                                  f"{msg or 'no progress'})")
             y, t = solver.y, solver.t
+            t_prev = t
             f = run.rhs(t, y)
             if np.all(np.abs(f) * max(t, 1.0) <= atol + rtol * np.abs(y)):
                 break

@@ -1,0 +1,116 @@
+"""General SBML models: il6sim against libRoadRunner, per simulation, at the same tolerances, in one run.
+
+Models: the Dwivedi 2014 anti-IL-6R Crohn's model (BIOMD0000000537, 0-2000 h with its own dosing
+events) and five PEtab benchmark models simulated as their SBML files stand (no PEtab conditions)
+over their measurement time span. For each: median wall time per simulation of ``il6sim.simulate``
+(Rodas5P in numba, and scipy LSODA as il6sim's reference path) and of ``RoadRunner.simulate``
+(CVODE) with the same rtol/atol and output grid, after one warm-up each; the ratio il6sim /
+roadrunner; and each one's accuracy against a tight reference (roadrunner at rtol 1e-12, atol
+1e-20): the largest relative error over all species and times where the reference is above 1e-9 of
+its column's peak. Then the first simulation of a new model in a fresh process (``import il6sim``
+excluded, numba's on-disk cache warm).
+
+    python benchmarks/bench_sbml.py [--repeat 7] [--rtol 1e-8] [--atol 1e-12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+MODELS = {
+    "BIOMD0000000537 (Dwivedi 2014)": (SHARED / "biomodels" / "BIOMD0000000537.xml", 2000.0),
+    "Boehm_JProteomeRes2014": (SHARED / "petab-benchmark/Boehm_JProteomeRes2014/model_Boehm_JProteomeRes2014.xml", 240.0),
+    "Fujita_SciSignal2010": (SHARED / "petab-benchmark/Fujita_SciSignal2010/model_Fujita_SciSignal2010.xml", 3600.0),
+    "Fiedler_BMCSystBiol2016": (SHARED / "petab-benchmark/Fiedler_BMCSystBiol2016/model_Fiedler_BMCSystBiol2016.xml", 60.0),
+    "Bruno_JExpBot2016": (SHARED / "petab-benchmark/Bruno_JExpBot2016/model_Bruno_JExpBot2016.xml", 300.0),
+    "Lucarelli_CellSystems2018": (SHARED / "petab-benchmark/Lucarelli_CellSystems2018/model_Lucarelli_CellSystems2018.xml", 100.0),
+}
+
+
+def _median_time(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _rr(path: Path, rtol: float, atol: float, columns: list[str]):  # noqa: ANN202 - roadrunner object
+    import roadrunner
+
+    rr = roadrunner.RoadRunner(str(path))
+    rr.integrator.relative_tolerance = rtol
+    rr.integrator.absolute_tolerance = atol
+    rr.integrator.maximum_num_steps = 1_000_000
+    rr.timeCourseSelections = ["time", *columns]
+    return rr
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--rtol", type=float, default=1e-8)
+    ap.add_argument("--atol", type=float, default=1e-12)
+    args = ap.parse_args()
+    import il6sim
+
+    print(f"rtol {args.rtol:g}, atol {args.atol:g}, median of {args.repeat} after a warm-up; times in ms")
+    print(f"{'model':32s} {'states':>6s} {'il6sim':>9s} {'LSODA':>9s} {'roadrunner':>10s} {'ratio':>6s} "
+          f"{'err il6sim':>10s} {'err rr':>9s}")
+    ratios = []
+    for name, (path, t_end) in MODELS.items():
+        if not path.is_file():
+            print(f"{name:32s} (not found: {path})")
+            continue
+        model = il6sim.load_model(path)
+        t = np.linspace(0.0, t_end, 201)
+        species = list(model.sbml.species)
+        cols = [s if model.species_units[s] == "amount" else f"[{s}]" for s in species]
+
+        def ours(method: str = "Rodas5P", model=model, t=t) -> np.ndarray:
+            res = il6sim.sbml_simulate.simulate_sbml(model, t, rtol=args.rtol, atol=args.atol, method=method)
+            return res.values
+
+        rr = _rr(path, args.rtol, args.atol, cols)
+
+        def theirs(rr=rr, t=t) -> np.ndarray:
+            rr.resetAll()
+            return np.asarray(rr.simulate(times=t))[:, 1:]
+
+        ref_rr = _rr(path, 1e-12, 1e-20, cols)
+        ref = np.asarray(ref_rr.simulate(times=t))[:, 1:]
+        peak = np.abs(ref).max(axis=0)
+        mask = np.abs(ref) > 1e-9 * np.maximum(peak, 1e-300)
+
+        def err(y: np.ndarray, ref=ref, mask=mask) -> float:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return float(np.max(np.where(mask, np.abs(y - ref) / np.abs(ref), 0.0)))
+
+        t_ours = _median_time(ours, args.repeat)
+        t_lsoda = _median_time(lambda: ours("LSODA"), max(3, args.repeat // 2))
+        t_rr = _median_time(theirs, args.repeat)
+        ratios.append(t_ours / t_rr)
+        print(f"{name:32s} {len(model.states):6d} {1e3 * t_ours:9.2f} {1e3 * t_lsoda:9.2f} {1e3 * t_rr:10.2f} "
+              f"{t_ours / t_rr:6.2f} {err(ours()):10.1e} {err(theirs()):9.1e}")
+    print(f"median ratio il6sim / roadrunner: {statistics.median(ratios):.2f}")
+    code = ("import time, numpy as np, il6sim; t0 = time.perf_counter(); "
+            f"m = il6sim.load_model({str(MODELS['BIOMD0000000537 (Dwivedi 2014)'][0])!r}); "
+            "r = il6sim.simulate(m, np.linspace(0, 2000, 201)); print(time.perf_counter() - t0)")
+    firsts = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+              for _ in range(3)]
+    print(f"first simulation of BIOMD0000000537 in a fresh process (load + simulate, after import): "
+          f"{', '.join(f'{x:.2f}' for x in firsts)} s")
+
+
+if __name__ == "__main__":
+    main()
