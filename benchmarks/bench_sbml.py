@@ -45,7 +45,7 @@ def _median_time(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def _rr(path: Path, rtol: float, atol: float, columns: list[str]):  # noqa: ANN202 - roadrunner object
+def _rr(path: Path, rtol: float, atol: float, columns: list[str]):
     import roadrunner
 
     rr = roadrunner.RoadRunner(str(path))
@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--atol", type=float, default=1e-12)
     args = ap.parse_args()
     import il6sim
+    from il6sim.sbml_simulate import simulate_sbml
 
     print(f"rtol {args.rtol:g}, atol {args.atol:g}, median of {args.repeat} after a warm-up; times in ms")
     print(f"{'model':32s} {'states':>6s} {'il6sim':>9s} {'LSODA':>9s} {'roadrunner':>10s} {'ratio':>6s} "
@@ -78,7 +79,7 @@ def main() -> None:
         cols = [s if model.species_units[s] == "amount" else f"[{s}]" for s in species]
 
         def ours(method: str = "Rodas5P", model=model, t=t) -> np.ndarray:
-            res = il6sim.sbml_simulate.simulate_sbml(model, t, rtol=args.rtol, atol=args.atol, method=method)
+            res = simulate_sbml(model, t, rtol=args.rtol, atol=args.atol, method=method)
             return res.values
 
         rr = _rr(path, args.rtol, args.atol, cols)

@@ -104,11 +104,16 @@ _MAX_INTEGER_POWER = 64
 _HARMLESS_PACKAGES = {"layout", "render", "l3v2extendedmath"}
 
 
+class SbmlDocumentError(ModelFileError):
+    """The file itself cannot be read as SBML (missing, not UTF-8, entity declarations, invalid, no model):
+    no other reader is tried."""
+
+
 def _libsbml() -> Any:
     try:
         import libsbml
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ModelFileError(
+        raise SbmlDocumentError(
             "SBML support needs python-libsbml: pip install python-libsbml (or il6sim[sbml])"
         ) from None
     return libsbml
@@ -370,7 +375,7 @@ def read_sbml(path: str | Path) -> Network:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ModelFileError(f"{path}: cannot read SBML file: {exc.strerror or exc}") from None
+        raise SbmlDocumentError(f"{path}: cannot read SBML file: {exc.strerror or exc}") from None
     return read_sbml_string(raw, source=str(path))
 
 
@@ -381,9 +386,9 @@ def read_sbml_string(text: str | bytes, source: str = "<string>") -> Network:
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ModelFileError(f"{source}: SBML file is not UTF-8 encoded") from None
+            raise SbmlDocumentError(f"{source}: SBML file is not UTF-8 encoded") from None
     if re.search(r"<!\s*(DOCTYPE|ENTITY)", text, flags=re.IGNORECASE):
-        raise ModelFileError(
+        raise SbmlDocumentError(
             f"{source}: document type declaration (<!DOCTYPE/<!ENTITY>) found; SBML files with XML "
             "entity declarations are refused for safety (remove the DOCTYPE)"
         )
@@ -392,10 +397,10 @@ def read_sbml_string(text: str | bytes, source: str = "<string>") -> Network:
         err = doc.getError(i)
         if err.isError() or err.isFatal():
             msg = " ".join(err.getMessage().split())
-            raise ModelFileError(f"{source}: invalid SBML (line {err.getLine()}): {msg}")
+            raise SbmlDocumentError(f"{source}: invalid SBML (line {err.getLine()}): {msg}")
     model = doc.getModel()
     if model is None:
-        raise ModelFileError(f"{source}: the SBML document has no model")
+        raise SbmlDocumentError(f"{source}: the SBML document has no model")
     return _convert(doc, model, source, libsbml)
 
 

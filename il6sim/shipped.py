@@ -88,11 +88,13 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Network | SbmlModel:
     path = resolve(name_or_path, "models")
     if path.suffix.lower() == ".xml":
         from .errors import ModelFileError
-        from .sbml import read_sbml  # optional extra
+        from .sbml import SbmlDocumentError, read_sbml  # optional extra
         from .sbml_model import read_sbml_model
 
         try:
             return read_sbml(path)  # mass action: the compiled index-array path (drugs, sweeps, jit)
+        except SbmlDocumentError:
+            raise
         except ModelFileError:
             return read_sbml_model(path)  # anything else SBML core can say: the general path
     return read_model(path)
