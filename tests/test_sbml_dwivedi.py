@@ -93,7 +93,7 @@ def _times(doses: list[float]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_agrees_with_roadrunner(name: str) -> None:
+def test_agrees_with_roadrunner(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     path = BIOMODELS / f"{name}.xml"
     _need(path)
     doc = libsbml.readSBMLFromFile(str(path))
@@ -134,7 +134,8 @@ def test_agrees_with_roadrunner(name: str) -> None:
     line = (f"{name}: worst relative difference {worst:.2e} in {label[species[j]]} at t = {t[i]:g} h "
             f"(il6sim {ours[i, j]:.12g}, roadrunner {ref[i, j]:.12g}); {len(t)} times x {len(species)} species; "
             f"il6sim.simulate {wall:.2f} s")
-    print(line)
+    with capsys.disabled():
+        print("\n" + line)
     bad = np.argwhere(rel > AGREE)
     assert worst <= AGREE and math.isfinite(worst), (
         f"{line}; {len(bad)} entries beyond {AGREE:g}: "
