@@ -48,8 +48,9 @@ import numpy as np
 from ._jitsolve import METHODS, TAB_A, TAB_C, TAB_ERR_EXP, TAB_GAMMA, TAB_H, TAB_M, TAB_STAGES
 from ._program import SEG_FAILED, SEG_MAX_STEPS, program_rhs, program_values, rodas_segment, run_program
 from ._version import __version__
-from .errors import SolverError
+from .errors import ProtocolError, SolverError, suggest
 from .expr import Call, Formula, Node, Pow, Prod, Sum
+from .protocol import AddConcentration, Infusion, Protocol, SetParameter
 from .results import Result
 from .sbml_model import SbmlModel, SbmlModelError, amount_name
 from .sbml_program import ProgramBuilder
@@ -276,11 +277,38 @@ class _Run:
             else:
                 self.regs[self.low.builder.reg(var)] = v
 
+    def value_of(self, name: str) -> float:
+        """The current value an id stands for (a species in the unit its column reports)."""
+        self.derive(float(self.regs[0]), self.y)
+        return float(self.regs[self.low.builder.reg(name)])
+
     def _value(self, name: str) -> float:
         if name in self.state_index:
             return float(self.y[self.state_index[name]])
         self.derive(float(self.regs[0]), self.y)
         return float(self.regs[self.low.builder.reg(name)])
+
+
+def _protocol_actions(model: SbmlModel, protocol: Protocol | None) -> list[Any]:
+    """An il6sim Protocol's events as timed actions on the model (refusing what SBML cannot take)."""
+    if protocol is None:
+        return []
+    sb = model.sbml
+    out = []
+    for e in protocol.sorted_events():
+        if isinstance(e, Infusion):
+            raise ProtocolError(f"infusion of {e.species}: infusions are not supported on a general SBML model yet; "
+                                "give doses as boluses or write the input into the model")
+        name = e.species if isinstance(e, AddConcentration) else e.name
+        kind = "species" if isinstance(e, AddConcentration) else "parameter"
+        known = sb.species if kind == "species" else {**sb.parameters, **sb.compartments}
+        if name not in known:
+            raise ProtocolError(f"{type(e).__name__} at {e.time_h:g}: '{name}' is not a {kind} of SBML model "
+                                f"'{model.name}'{suggest(name, known)}")
+        if name in sb.assignment_rules:
+            raise ProtocolError(f"{type(e).__name__} at {e.time_h:g}: '{name}' is set by an assignment rule")
+        out.append(e)
+    return out
 
 
 @dataclass
@@ -293,7 +321,7 @@ class _Pending:
 
 def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
                   parameters: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
-                  rtol: float = 1e-10, atol: float = 1e-14,
+                  protocol: Protocol | None = None, rtol: float = 1e-10, atol: float = 1e-14,
                   max_step: float = math.inf, method: str = "Rodas5P", seed: int = 0, throw: bool = True) -> Result:
     """Integrate a general SBML model from t = 0 and report every output column at ``t_eval``.
 
@@ -302,6 +330,10 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
     model : from :func:`il6sim.sbml_model.build_sbml_model` (or ``il6sim.load_model("file.xml")``).
     t_eval : non-decreasing output times in the model's time unit, all >= 0.
     parameters : overrides of the file's constant values (by id), applied before initial assignments.
+    protocol : il6sim doses (``AddConcentration``: added to the species' reported value, in model units) and
+        parameter changes (``SetParameter``, ``ScaleParameter``) at fixed times, applied before the model's
+        own events at that time; a dose here and the same dose as an SBML event give the same result.
+        Infusions are refused.
     initial : overrides of initial values (by id: a species in the unit its column reports, or a parameter,
         compartment or species reference), which replace the file's value and any initial assignment.
     rtol, atol : LSODA tolerances (``atol`` in the model's amount and value units).
@@ -344,6 +376,7 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
         k = j
 
     events = model.events
+    actions = _protocol_actions(model, protocol)
     prev = np.array([ev.initial_value for ev in events], dtype=bool)
     pending: list[_Pending] = []
     counter = 0
@@ -357,8 +390,19 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
     def current(i: int) -> tuple[tuple[str, float], ...]:  # event i's assignment values now
         return tuple((v, float(run.regs[r])) for v, r in low.assign_regs[i])
 
+    def apply_actions(t: float) -> None:  # the protocol's doses and parameter changes due at t, in order
+        while actions and actions[0].time_h <= t:
+            a = actions.pop(0)
+            if isinstance(a, AddConcentration):
+                run.assign([(a.species, run.value_of(a.species) + a.delta_nM)])
+            elif isinstance(a, SetParameter):
+                run.assign([(a.name, a.value)])
+            else:
+                run.assign([(a.name, run.value_of(a.name) * a.factor)])
+
     def process(t: float) -> None:
         nonlocal prev, counter, pending
+        apply_actions(t)
         ready: list[_Pending] = []
         for _ in range(_MAX_EVENTS_PER_TIME):
             trig = run.triggers(t, run.y) if events else prev
@@ -406,8 +450,8 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
         # at most 1/100 of the simulated span unless max_step says otherwise
         hmax = float(max_step) if math.isfinite(max_step) else (t_end / 100.0 if low.root_regs.size else math.inf)
         while t < t_end:
-            stop = min([t_end, *(p.time for p in pending if p.time > t)])
-            at_event = any(p.time == stop for p in pending)
+            stop = min([t_end, *(p.time for p in pending if p.time > t), *(a.time_h for a in actions if a.time_h > t)])
+            at_event = any(p.time == stop for p in pending) or any(a.time_h == stop for a in actions)
             io_hi = int(np.searchsorted(t_out, stop, side="left" if at_event else "right"))
             g0 = run.root_values(t, run.y)
             g0 = np.where(g0 == 0.0, memory, g0)
@@ -503,8 +547,8 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
             _integrate_jit(t, t_end, method)
             t = t_end
         while t < t_end:
-            stop = min([t_end, *(p.time for p in pending if p.time > t)])
-            at_event = any(p.time == stop for p in pending)
+            stop = min([t_end, *(p.time for p in pending if p.time > t), *(a.time_h for a in actions if a.time_h > t)])
+            at_event = any(p.time == stop for p in pending) or any(a.time_h == stop for a in actions)
             g0 = run.root_values(t, run.y)
             if n_state:
                 solver = LSODA(run.rhs, t, run.y, stop, rtol=rtol, atol=atol, max_step=max_step)

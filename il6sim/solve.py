@@ -256,11 +256,10 @@ def simulate(
 
         model = load_model(model)
     if isinstance(model, SbmlModel):  # general SBML: register programs, LSODA and SBML events
-        if protocol is not None or initial is not None:
-            raise SolverError("protocol= and initial= are not supported for general SBML models yet; write doses "
-                              "as SBML events in the model file")
-        return simulate_sbml(model, t_eval, parameters=parameters, rtol=rtol, atol=float(np.min(atol)),
-                             max_step=max_step, throw=throw)
+        if initial is not None and not isinstance(initial, Mapping):
+            raise SolverError("initial= on a general SBML model takes a mapping of ids to initial values")
+        return simulate_sbml(model, t_eval, parameters=parameters, initial=initial, protocol=protocol, rtol=rtol,
+                             atol=float(np.min(atol)), max_step=max_step, throw=throw)
     cn = as_compiled(model)
     solver = _pick_solver(solver, method)
     if method is None:

@@ -142,8 +142,30 @@ def test_parameter_overrides_and_unknown_names() -> None:
     assert res["S"][-1] == pytest.approx(2.0 * math.exp(-2.0), rel=1e-8)
     with pytest.raises(il6sim.errors.UnknownNameError, match="parameter 'kk' is not a constant.*did you mean 'k'"):
         il6sim.simulate(mod, [0.0, 1.0], parameters={"kk": 1.0})
-    with pytest.raises(SolverError, match="protocol= and initial= are not supported for general SBML"):
+    with pytest.raises(SolverError, match="initial= on a general SBML model takes a mapping"):
         il6sim.simulate(mod, [0.0, 1.0], initial="steady")
+    res = il6sim.simulate(mod, [0.0, 1.0], initial={"S": 3.0}, rtol=1e-11, atol=1e-14)
+    assert res["S"][-1] == pytest.approx(3.0 * math.exp(-1.0), rel=1e-8)
+
+
+def test_a_protocol_dose_equals_the_same_dose_as_an_sbml_event() -> None:
+    from il6sim.errors import ProtocolError
+    from il6sim.protocol import AddConcentration, Infusion, Protocol, ScaleParameter
+
+    ev = (f'<listOfEvents><event id="E" useValuesFromTriggerTime="true"><trigger initialValue="true" '
+          f'persistent="true">{m("time >= 1.5")}</trigger><listOfEventAssignments><eventAssignment variable="S">'
+          f'{m("S + 3")}</eventAssignment><eventAssignment variable="k">{m("k * 2")}</eventAssignment>'
+          '</listOfEventAssignments></event></listOfEvents>')
+    t = np.linspace(0.0, 4.0, 17)
+    in_file = il6sim.simulate(read_sbml_model(decay(ev)), t, rtol=1e-11, atol=1e-14)
+    dosed = il6sim.simulate(read_sbml_model(decay()), t, rtol=1e-11, atol=1e-14, protocol=Protocol.of(
+        [AddConcentration(1.5, "S", 3.0), ScaleParameter(1.5, "k", 2.0)]))
+    np.testing.assert_allclose(dosed["S"], in_file["S"], rtol=1e-12)
+    np.testing.assert_allclose(dosed["k"], in_file["k"], rtol=0)
+    with pytest.raises(ProtocolError, match="infusions are not supported on a general SBML model"):
+        il6sim.simulate(read_sbml_model(decay()), t, protocol=Protocol.of([Infusion(1.0, 2.0, "S", 1.0)]))
+    with pytest.raises(ProtocolError, match="'SS' is not a species of SBML model 'm'; did you mean 'S'"):
+        il6sim.simulate(read_sbml_model(decay()), t, protocol=Protocol.of([AddConcentration(1.0, "SS", 1.0)]))
 
 
 def test_random_order_of_tied_events_is_seeded() -> None:
