@@ -200,3 +200,24 @@ def test_profiles_and_prediction_bands() -> None:
     assert np.all(band["lower"] <= band["best"] + 1e-9) and np.all(band["best"] <= band["upper"] + 1e-9)
     assert band["upper"].iloc[0] == band["lower"].iloc[0]  # V(0) is fixed by the model file
     assert np.all(band["upper"].iloc[1:] > band["lower"].iloc[1:])  # later, the data leave the prediction open
+
+
+# Problems on general SBML models that exercise one feature each: rules and events (Boehm), preequilibration
+# (Brannmark, Zheng), a steady-state measurement time inf (Blasi), observable placeholders inside a noise
+# formula (Raia), PEtab priors (Schwen). Their simulations are checked against libRoadRunner condition by
+# condition in the issue 17 note; here the log-likelihood must come out finite and stable.
+GENERAL_SBML = ["Boehm_JProteomeRes2014", "Brannmark_JBC2010", "Zheng_PNAS2012", "Blasi_CellSystems2016",
+                "Raia_CancerResearch2011", "Schwen_PONE2014"]
+
+
+@pytest.mark.parametrize("name", GENERAL_SBML)
+def test_llh_on_general_sbml_problems(name: str) -> None:
+    pytest.importorskip("libsbml")
+    problem = est.load_problem(_yaml(name))
+    llh = problem.log_likelihood()
+    assert np.isfinite(llh), llh
+    assert problem.log_likelihood() == llh  # deterministic
+    if name == "Schwen_PONE2014":
+        assert problem.has_priors and np.isfinite(problem.log_prior())
+        with pytest.raises(PetabError, match="has a parameterScaleNormal prior; fitting with priors"):
+            est.fit(problem, starts=1)
