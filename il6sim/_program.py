@@ -181,13 +181,20 @@ SEG_DONE, SEG_ROOT, SEG_FAILED, SEG_MAX_STEPS = 0, 1, 2, 3
 
 
 @_jit
-def _rhs_t(code, regs, time_reg, state_regs, deriv_regs, z, f):
-    """``f = dz/dt`` for the augmented state ``z = (y, t)``."""
+def _run_at(code, regs, time_reg, state_regs, z):
+    """Load the augmented state ``z = (y, t)`` into ``regs`` and run the main program."""
     n = state_regs.shape[0]
     regs[time_reg] = z[n]
     for k in range(n):
         regs[state_regs[k]] = z[k]
     run_program(code, regs)
+
+
+@_jit
+def _rhs_t(code, regs, time_reg, state_regs, deriv_regs, z, f):
+    """``f = dz/dt`` for the augmented state ``z = (y, t)``."""
+    _run_at(code, regs, time_reg, state_regs, z)
+    n = state_regs.shape[0]
     for k in range(n):
         f[k] = regs[deriv_regs[k]]
     f[n] = 1.0
@@ -195,42 +202,29 @@ def _rhs_t(code, regs, time_reg, state_regs, deriv_regs, z, f):
 
 @_jit
 def _roots_at(code, root_code, regs, time_reg, state_regs, root_regs, z, g):
-    n = state_regs.shape[0]
-    regs[time_reg] = z[n]
-    for k in range(n):
-        regs[state_regs[k]] = z[k]
-    run_program(code, regs)
+    _run_at(code, regs, time_reg, state_regs, z)
     run_program(root_code, regs)
     for j in range(root_regs.shape[0]):
         g[j] = regs[root_regs[j]]
 
 
 @_jit
-def _triggers_at(code, trig_code, regs, time_reg, state_regs, trig_regs, z, out):
-    n = state_regs.shape[0]
-    regs[time_reg] = z[n]
-    for k in range(n):
-        regs[state_regs[k]] = z[k]
-    run_program(code, regs)
-    run_program(trig_code, regs)
-    changed = False
-    for j in range(trig_regs.shape[0]):
-        v = regs[trig_regs[j]] != 0.0
-        if v != out[j]:
-            changed = True
-    return changed
-
-
-@_jit
 def _trigger_values(code, trig_code, regs, time_reg, state_regs, trig_regs, z, out):
-    n = state_regs.shape[0]
-    regs[time_reg] = z[n]
-    for k in range(n):
-        regs[state_regs[k]] = z[k]
-    run_program(code, regs)
+    _run_at(code, regs, time_reg, state_regs, z)
     run_program(trig_code, regs)
     for j in range(trig_regs.shape[0]):
         out[j] = regs[trig_regs[j]] != 0.0
+
+
+@_jit
+def _triggers_at(code, trig_code, regs, time_reg, state_regs, trig_regs, z, out):
+    """True when a trigger at ``z`` differs from ``out`` (which is left as it is)."""
+    now = np.empty(trig_regs.shape[0], dtype=np.bool_)
+    _trigger_values(code, trig_code, regs, time_reg, state_regs, trig_regs, z, now)
+    for j in range(now.shape[0]):
+        if now[j] != out[j]:
+            return True
+    return False
 
 
 @_jit

@@ -265,12 +265,12 @@ class _Run:
         comps = m.sbml.compartments
         for var, v in sorted(values, key=lambda kv: kv[0] in comps):
             if var in comps:  # species kept as concentrations keep their amounts: rescale them
-                old = self._value(var)
+                old = self.value_of(var)
                 for s in self.conc_states.get(var, ()):
                     self.y[self.state_index[s]] *= old / v
             amount = amount_name(var)
             if amount in self.state_index:  # a species integrated as an amount
-                size = 1.0 if m.species_units[var] == "amount" else self._value(m.compartment_of[var])
+                size = 1.0 if m.species_units[var] == "amount" else self.value_of(m.compartment_of[var])
                 self.y[self.state_index[amount]] = v * size
             elif var in self.state_index:
                 self.y[self.state_index[var]] = v
@@ -279,12 +279,6 @@ class _Run:
 
     def value_of(self, name: str) -> float:
         """The current value an id stands for (a species in the unit its column reports)."""
-        self.derive(float(self.regs[0]), self.y)
-        return float(self.regs[self.low.builder.reg(name)])
-
-    def _value(self, name: str) -> float:
-        if name in self.state_index:
-            return float(self.y[self.state_index[name]])
         self.derive(float(self.regs[0]), self.y)
         return float(self.regs[self.low.builder.reg(name)])
 
