@@ -77,6 +77,7 @@ class _Lowered:
     root_regs: np.ndarray
     zc_pos: np.ndarray  # root j reaching 0 from above changes its relation's truth
     zc_neg: np.ndarray  # ... from below
+    init: dict[frozenset[str], np.ndarray]  # initial-value programs by the names whose initial value is given
 
 
 _LOWERED: dict[int, tuple[SbmlModel, _Lowered]] = {}
@@ -169,61 +170,65 @@ def _lower(model: SbmlModel) -> _Lowered:
         np.array([b.reg(n) for n in model.outputs], dtype=np.int64), tuple(delay_regs), tuple(prio_regs),
         tuple(assign_regs), roots, np.array([b.reg(f"root #{j}") for j in range(len(rels))], dtype=np.int64),
         _zero_crossings(rels, positive=True),
-        _zero_crossings(rels, positive=False))
+        _zero_crossings(rels, positive=False), {})
     if len(_LOWERED) > 64:
         _LOWERED.clear()
     _LOWERED[id(model)] = (model, low)
     return low
 
 
-def _initial_values(model: SbmlModel, parameters: Mapping[str, float],
-                    initial: Mapping[str, float] | None = None) -> dict[str, float]:
+def _initial_registers(model: SbmlModel, low: _Lowered, parameters: Mapping[str, float],
+                       initial: Mapping[str, float] | None = None) -> np.ndarray:
+    """The register file at t = 0: constants (with ``parameters``' overrides), then every initial value in
+    dependency order (``initial``'s overrides replace a value and its initial assignment), as a register
+    program cached per set of overridden names."""
     initial = dict(initial or {})
     settable = {n for n, _ in model.initial} - {n for n, _ in model.assignments if n not in model.sbml.species
                                                  or n in model.sbml.assignment_rules}
     for name in initial:
         if name not in settable and name not in model.constants:
-            from .errors import UnknownNameError, suggest
+            from .errors import UnknownNameError
 
             raise UnknownNameError(f"initial value of '{name}': not a species, or a parameter or compartment whose "
                                    f"initial value the model leaves free, in SBML model '{model.name}'"
                                    f"{suggest(name, sorted(settable))}")
-    env: dict[str, Any] = {"time": 0.0, **model.constants}
+    env: dict[str, float] = {"time": 0.0, **model.constants}
     for name, v in parameters.items():
         if name not in model.constants:
-            from .errors import UnknownNameError, suggest
+            from .errors import UnknownNameError
 
             raise UnknownNameError(f"parameter '{name}' is not a constant of SBML model '{model.name}'"
                                    f"{suggest(name, model.constants)}")
         env[name] = float(v)
+    env.update((name, float(v)) for name, v in initial.items())
+    # an override of the initial value (a PEtab condition, a dose at t = 0) replaces its initial assignment,
+    # and so does an overridden constant (as PEtab expects)
+    given = frozenset(name for name, _ in model.initial if name in initial or name in parameters)
+    code = low.init.get(given)
+    b = low.builder
+    if code is None:
+        code = low.init[given] = b.program([(n, f) for n, f in model.initial if n not in given])
+    for name in env:
+        b.reg(name)
+    regs = b.registers(env)
+    run_program(code, regs)
     prefix = f"{model.source}: " if model.source != "<string>" else ""
-    for name, v in initial.items():
-        if name in model.constants:
-            env[name] = float(v)
-    for name, f in model.initial:
-        if name in initial:  # an override of the initial value (a PEtab condition, a dose at t = 0)
-            env[name] = float(initial[name])
-            continue
-        if name in parameters:  # an overridden constant wins over its initial assignment (as PEtab expects)
-            continue
-        with np.errstate(all="ignore"):
-            env[name] = float(f.evaluate(env))
-    for name in model.states:
-        if not math.isfinite(env[name]):
+    for name, r in zip(model.states, low.state_regs.tolist()):
+        if not math.isfinite(regs[r]):
             what = f"species '{name[7:-1]}'" if name.startswith("amount(") else f"'{name}'"
-            raise SbmlModelError(f"{prefix}the initial value of {what} is {env[name]} (a division by zero or an "
+            raise SbmlModelError(f"{prefix}the initial value of {what} is {regs[r]} (a division by zero or an "
                                  "undefined value at t = 0?); check its initial value and what it depends on",
                                  construct="non-finite initial value")
-    return env
+    return regs
 
 
 class _Run:
     """Mutable integration state of one simulation."""
 
-    def __init__(self, model: SbmlModel, low: _Lowered, env: Mapping[str, float]) -> None:
+    def __init__(self, model: SbmlModel, low: _Lowered, regs: np.ndarray) -> None:
         self.model, self.low = model, low
-        self.regs = low.builder.registers(env)
-        self.y = np.array([env[s] for s in model.states], dtype=np.float64)
+        self.regs = regs
+        self.y = regs[low.state_regs].copy()
         self.state_index = {s: i for i, s in enumerate(model.states)}
         self.conc_states: dict[str, list[str]] = {}  # compartment -> species integrated as concentrations
         for s in model.states:
@@ -351,8 +356,7 @@ def simulate_sbml(model: SbmlModel, t_eval: Sequence[float] | np.ndarray, *,
         raise ValueError("t_eval must be finite, non-decreasing and >= 0")
     started = _time.perf_counter()
     low = _lower(model)
-    env = _initial_values(model, parameters or {}, initial)
-    run = _Run(model, low, env)
+    run = _Run(model, low, _initial_registers(model, low, parameters or {}, initial))
     n_out = len(model.outputs)
     out = np.full((t_out.size, n_out), np.nan)
     k = 0  # next output row
@@ -610,7 +614,7 @@ def steady_state_sbml(model: SbmlModel, *, parameters: Mapping[str, float] | Non
     if model.events:
         raise SolverError(f"SBML model '{model.name}' has events; a steady state is not defined here")
     low = _lower(model)
-    run = _Run(model, low, _initial_values(model, parameters or {}, initial))
+    run = _Run(model, low, _initial_registers(model, low, parameters or {}, initial))
     out: dict[str, float] = {}
     if model.states:
         solver = LSODA(run.rhs, 0.0, run.y, t_max, rtol=rtol, atol=atol)
