@@ -243,30 +243,13 @@ _PIVOT_RATIO = 1e-8
 _MAX_MULTIPLIER = 1e8
 
 
-def _symbolic(n: int, r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray, s_ptr: np.ndarray,
-              s_sp: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Ordering, fill-in and elimination sequence of ``W = I/(hγ) - J`` for this network (plain NumPy,
-    once per network: keeping it out of numba keeps the first-call compile short).
-
-    Returns ``(perm, row_ptr, col_idx, diag_pos, elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst,
-    upd_src, jac_ptr, jac_pos, e_ptr, e_sp, e_jac_ptr, e_jac_pos)``: row ``i`` of the permuted matrix is species ``perm[i]``;
-    the factors live in one CSR value array (``row_ptr``, sorted ``col_idx``; unit L left of
-    ``diag_pos``); elimination ``e`` of row ``i`` (``elim_row_ptr[i]:elim_row_ptr[i+1]``) divides
-    entry ``elim_pos[e]`` by pivot ``elim_k[e]`` and subtracts the multiple from the entries
-    ``upd_dst`` using ``upd_src`` (``upd_ptr[e]:upd_ptr[e+1]``); the Jacobian contribution of
-    reactant entry ``a`` to stoichiometry entry ``s`` lands at ``jac_pos[jac_ptr[a] + s - s_ptr[j]]``;
-    ``e_ptr``, ``e_sp`` are the expanded reactant lists of :func:`il6sim._kernels.expand_orders`
-    (empty when some order is not a small integer: then the general kernels are used) and
-    ``e_jac_ptr``, ``e_jac_pos`` the Jacobian positions of their entries.
-    """
+def lu_plan(pat: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Ordering, fill-in and elimination sequence of a sparse LU without pivoting for the structural
+    pattern ``pat`` (n x n booleans, diagonal included). Returns ``(perm, row_ptr, col_idx, diag_pos,
+    elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst, upd_src, pos)``, described in :func:`_symbolic`;
+    ``pos[i, k]`` is the value index of permuted entry ``(i, k)`` (-1 outside the filled pattern)."""
     i64 = np.int64
-    r_ptr, r_sp, s_ptr, s_sp = (np.asarray(x, dtype=i64) for x in (r_ptr, r_sp, s_ptr, s_sp))
-    n_half = r_ptr.size - 1
-    half_of = np.repeat(np.arange(n_half), np.diff(r_ptr))  # half-reaction of each reactant entry
-    pat = np.eye(n, dtype=bool)
-    for a in range(r_sp.size):
-        j = half_of[a] // 2
-        pat[s_sp[s_ptr[j]:s_ptr[j + 1]], r_sp[a]] = True
+    n = pat.shape[0]
     # Minimum-degree ordering on the symmetrised pattern (greedy, fill-reducing; n is tens).
     g = pat | pat.T
     np.fill_diagonal(g, False)
@@ -309,6 +292,35 @@ def _symbolic(n: int, r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray, s_
             upd_src.extend(pos[k, cols].tolist())
             upd_ptr.append(len(upd_dst))
         elim_row_ptr.append(len(elim_pos))
+    return (perm, row_ptr, col_idx, diag_pos, *(np.asarray(x, dtype=i64) for x in (
+        elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst, upd_src)), pos)
+
+
+def _symbolic(n: int, r_ptr: np.ndarray, r_sp: np.ndarray, r_ord: np.ndarray, s_ptr: np.ndarray,
+              s_sp: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Ordering, fill-in and elimination sequence of ``W = I/(hγ) - J`` for this network (plain NumPy,
+    once per network: keeping it out of numba keeps the first-call compile short).
+
+    Returns ``(perm, row_ptr, col_idx, diag_pos, elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst,
+    upd_src, jac_ptr, jac_pos, e_ptr, e_sp, e_jac_ptr, e_jac_pos)``: row ``i`` of the permuted matrix is species ``perm[i]``;
+    the factors live in one CSR value array (``row_ptr``, sorted ``col_idx``; unit L left of
+    ``diag_pos``); elimination ``e`` of row ``i`` (``elim_row_ptr[i]:elim_row_ptr[i+1]``) divides
+    entry ``elim_pos[e]`` by pivot ``elim_k[e]`` and subtracts the multiple from the entries
+    ``upd_dst`` using ``upd_src`` (``upd_ptr[e]:upd_ptr[e+1]``); the Jacobian contribution of
+    reactant entry ``a`` to stoichiometry entry ``s`` lands at ``jac_pos[jac_ptr[a] + s - s_ptr[j]]``;
+    ``e_ptr``, ``e_sp`` are the expanded reactant lists of :func:`il6sim._kernels.expand_orders`
+    (empty when some order is not a small integer: then the general kernels are used) and
+    ``e_jac_ptr``, ``e_jac_pos`` the Jacobian positions of their entries.
+    """
+    i64 = np.int64
+    r_ptr, r_sp, s_ptr, s_sp = (np.asarray(x, dtype=i64) for x in (r_ptr, r_sp, s_ptr, s_sp))
+    n_half = r_ptr.size - 1
+    half_of = np.repeat(np.arange(n_half), np.diff(r_ptr))  # half-reaction of each reactant entry
+    pat = np.eye(n, dtype=bool)
+    for a in range(r_sp.size):
+        j = half_of[a] // 2
+        pat[s_sp[s_ptr[j]:s_ptr[j + 1]], r_sp[a]] = True
+    perm, row_ptr, col_idx, diag_pos, elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst, upd_src, pos = lu_plan(pat)
     iperm = np.empty(n, dtype=i64)
     iperm[perm] = np.arange(n)
     jac_ptr = np.zeros(r_sp.size + 1, dtype=i64)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from ._jitsolve import _lu_factor, _lu_solve
 
 _jit = njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+_inl = njit(cache=True, nogil=True, fastmath=False, error_model="numpy", inline="always")  # inlined at numba IR
 
 OPCODES = {name: code for code, name in enumerate((
     "COPY", "NEG", "ADD", "SUB", "MUL", "DIV", "POW", "EXP", "LN", "LOG10", "LOG2", "SQRT", "ABS", "FLOOR",
@@ -144,13 +146,33 @@ def run_program(code: np.ndarray, regs: np.ndarray) -> None:
 
 
 @_jit
+def run_compiled(fn, regs: np.ndarray) -> None:
+    """Run a program compiled by :mod:`il6sim.sbml_native` (a function of the register file's address)."""
+    fn(regs.ctypes)
+
+
+def _exec(code, regs):  # pragma: no cover - only its numba overload below runs
+    """Run a program on ``regs``: an instruction array through the interpreter, or a compiled program."""
+    raise NotImplementedError("_exec runs inside numba only")
+
+
+@overload(_exec, jit_options={"nogil": True, "error_model": "numpy"})
+def _exec_overload(code, regs):
+    if isinstance(code, types.Array):
+        return lambda code, regs: run_program(code, regs)
+    if isinstance(code, types.FunctionType):
+        return lambda code, regs: code(regs.ctypes)
+    return None
+
+
+@_jit
 def program_rhs(t: float, y: np.ndarray, regs: np.ndarray, code: np.ndarray, time_reg: int,
                 state_regs: np.ndarray, deriv_regs: np.ndarray) -> np.ndarray:
     """Load ``t`` and ``y`` into ``regs``, run ``code``, return the derivative registers (a new array)."""
     regs[time_reg] = t
     for k in range(state_regs.shape[0]):
         regs[state_regs[k]] = y[k]
-    run_program(code, regs)
+    _exec(code, regs)
     out = np.empty(deriv_regs.shape[0])
     for k in range(deriv_regs.shape[0]):
         out[k] = regs[deriv_regs[k]]
@@ -167,7 +189,7 @@ def program_values(t: np.ndarray, y: np.ndarray, regs: np.ndarray, code: np.ndar
         work[time_reg] = t[i]
         for k in range(state_regs.shape[0]):
             work[state_regs[k]] = y[i, k]
-        run_program(code, work)
+        _exec(code, work)
         for k in range(out_regs.shape[0]):
             out[i, k] = work[out_regs[k]]
     return out
@@ -175,22 +197,23 @@ def program_values(t: np.ndarray, y: np.ndarray, regs: np.ndarray, code: np.ndar
 
 # -- a Rodas integrator over register programs (one model, one parameter row) -------------------------------
 # The model's time is the last state (dt/dt = 1), so the method sees an autonomous system and the Jacobian's
-# last column is the time derivative; the Jacobian is by forward differences (n + 1 program runs).
+# last column is the time derivative; the Jacobian is by forward differences over groups of columns that
+# share no row, and W = I/(hγ) - J is factored on its sparse pattern.
 # Statuses returned by rodas_segment:
 SEG_DONE, SEG_ROOT, SEG_FAILED, SEG_MAX_STEPS = 0, 1, 2, 3
 
 
-@_jit
+@_inl
 def _run_at(code, regs, time_reg, state_regs, z):
     """Load the augmented state ``z = (y, t)`` into ``regs`` and run the main program."""
     n = state_regs.shape[0]
     regs[time_reg] = z[n]
     for k in range(n):
         regs[state_regs[k]] = z[k]
-    run_program(code, regs)
+    _exec(code, regs)
 
 
-@_jit
+@_inl
 def _rhs_t(code, regs, time_reg, state_regs, deriv_regs, z, f):
     """``f = dz/dt`` for the augmented state ``z = (y, t)``."""
     _run_at(code, regs, time_reg, state_regs, z)
@@ -203,7 +226,7 @@ def _rhs_t(code, regs, time_reg, state_regs, deriv_regs, z, f):
 @_jit
 def _roots_at(code, root_code, regs, time_reg, state_regs, root_regs, z, g):
     _run_at(code, regs, time_reg, state_regs, z)
-    run_program(root_code, regs)
+    _exec(root_code, regs)
     for j in range(root_regs.shape[0]):
         g[j] = regs[root_regs[j]]
 
@@ -211,7 +234,7 @@ def _roots_at(code, root_code, regs, time_reg, state_regs, root_regs, z, g):
 @_jit
 def _trigger_values(code, trig_code, regs, time_reg, state_regs, trig_regs, z, out):
     _run_at(code, regs, time_reg, state_regs, z)
-    run_program(trig_code, regs)
+    _exec(trig_code, regs)
     for j in range(trig_regs.shape[0]):
         out[j] = regs[trig_regs[j]] != 0.0
 
@@ -227,17 +250,62 @@ def _triggers_at(code, trig_code, regs, time_reg, state_regs, trig_regs, z, out)
     return False
 
 
-@_jit
+@_inl
 def _dense(theta, z, znew, dense, out):
     th1 = 1.0 - theta
     for q in range(z.shape[0]):
         out[q] = th1 * z[q] + theta * (znew[q] + th1 * (dense[0, q] + theta * (dense[1, q] + theta * dense[2, q])))
 
 
+@_inl
+def _sparse_factor(w, plan, inv_diag):
+    """Factor ``W``'s values ``w`` (the filled pattern of :func:`il6sim.sbml_program.jacobian_plan`) in
+    place without pivoting; False where a pivot is not above 1e-8 of its row's largest entry or not
+    finite, or a multiplier exceeds 1e8 (then factor densely with partial pivoting instead)."""
+    row_ptr, diag_pos = plan[1], plan[3]
+    elim_row_ptr, elim_pos, elim_k, upd_ptr, upd_dst, upd_src = plan[4], plan[5], plan[6], plan[7], plan[8], plan[9]
+    for i in range(diag_pos.shape[0]):
+        big = 0.0
+        for p in range(row_ptr[i], row_ptr[i + 1]):
+            big = max(big, abs(w[p]))
+        for e in range(elim_row_ptr[i], elim_row_ptr[i + 1]):
+            pe = elim_pos[e]
+            mult = w[pe] * inv_diag[elim_k[e]]
+            if not abs(mult) <= 1e8:
+                return False
+            w[pe] = mult
+            for q in range(upd_ptr[e], upd_ptr[e + 1]):
+                w[upd_dst[q]] -= mult * w[upd_src[q]]
+        d = w[diag_pos[i]]
+        if not (abs(d) > 1e-8 * big and math.isfinite(d)):
+            return False
+        inv_diag[i] = 1.0 / d
+    return True
+
+
+@_inl
+def _sparse_solve(w, plan, inv_diag, b, x):
+    """Solve ``W x = b`` in place in ``b`` with the factors of :func:`_sparse_factor` (``x``: work)."""
+    perm, row_ptr, col_idx, diag_pos = plan[0], plan[1], plan[2], plan[3]
+    n = perm.shape[0]
+    for i in range(n):
+        acc = b[perm[i]]
+        for p in range(row_ptr[i], diag_pos[i]):
+            acc -= w[p] * x[col_idx[p]]
+        x[i] = acc
+    for i in range(n - 1, -1, -1):
+        acc = x[i]
+        for p in range(diag_pos[i] + 1, row_ptr[i + 1]):
+            acc -= w[p] * x[col_idx[p]]
+        x[i] = acc * inv_diag[i]
+    for i in range(n):
+        b[perm[i]] = x[i]
+
+
 @_jit
 def rodas_segment(code, root_code, trig_code, regs, time_reg, state_regs, deriv_regs, root_regs, zc_pos, zc_neg,
                   trig_regs, prev_trig, g0, y0, t0, t1, t_ignore, t_out, io, io_hi, y_out, rtol, atol, h0, hmax,
-                  max_steps, A, C, M, H, gamma, stages, err_exp, stats):
+                  max_steps, A, C, M, H, gamma, stages, err_exp, stats, plan):
     """Integrate from ``t0`` towards ``t1`` with a Rosenbrock method (tableau ``A, C, M, H``, ``gamma``).
 
     Writes the states at ``t_out[io:io_hi]`` that fall inside the integrated span into ``y_out`` and stops
@@ -247,7 +315,10 @@ def rodas_segment(code, root_code, trig_code, regs, time_reg, state_regs, deriv_
     Reaching exactly 0 counts as leaving a positive (negative) sign where ``zc_pos[j]``
     (``zc_neg[j]``) says so: where the relation's truth changes at 0 (``x >= a`` becomes true at 0 coming
     from below, ``x > a`` does not). Returns ``(status, t, y, next io, last step size)``; ``stats`` accumulates
-    steps, rejected steps, right-hand sides and Jacobians.
+    steps, rejected steps, right-hand sides and Jacobians. ``plan``
+    (:func:`il6sim.sbml_program.jacobian_plan`): the Jacobian is estimated by forward differences, one
+    program run per group of columns that share no row, and ``W = I/(hγ) - J`` is factored on its
+    sparse pattern (densely with partial pivoting where a sparse pivot is unsafe).
     """
     n = y0.shape[0]
     m = n + 1
@@ -259,8 +330,15 @@ def rodas_segment(code, root_code, trig_code, regs, time_reg, state_regs, deriv_
     f = np.empty(m)
     f0 = np.empty(m)
     K = np.zeros((stages, m))
-    J = np.zeros((m, m))
     W = np.zeros((m, m))
+    jv = np.zeros(plan[2].shape[0])  # the Jacobian on the filled pattern of W
+    wv = np.empty(plan[2].shape[0])
+    inv_diag = np.empty(m)
+    xw = np.empty(m)
+    dz = np.empty(m)
+    grp_ptr, grp_cols, col_ptr, col_rows, col_pos = plan[10], plan[11], plan[12], plan[13], plan[14]
+    perm, row_ptr, col_idx, diag_pos = plan[0], plan[1], plan[2], plan[3]
+    sparse_ok = True
     piv = np.zeros(m, dtype=np.int64)
     dense = np.zeros((3, m))
     zi = np.empty(m)
@@ -297,30 +375,44 @@ def rodas_segment(code, root_code, trig_code, regs, time_reg, state_regs, deriv_
         last = t + h >= t1 or t + 1.0000001 * h >= t1
         if last:
             h = t1 - t
-        if need_jac:  # forward differences, one column per state and one for time
-            for c in range(m):
-                zi[:] = z
-                d = math.sqrt(2.2e-16) * max(abs(z[c]), atol[c] / max(rtol, 1e-16) if c < n else 1.0, 1e-8)
-                zi[c] = z[c] + d
-                d = zi[c] - z[c]
+        if need_jac:  # forward differences, one program run per group of columns sharing no row
+            for g in range(grp_ptr.shape[0] - 1):
+                for q in range(m):
+                    zi[q] = z[q]
+                for p in range(grp_ptr[g], grp_ptr[g + 1]):
+                    c = grp_cols[p]
+                    d = math.sqrt(2.2e-16) * max(abs(z[c]), atol[c] / max(rtol, 1e-16) if c < n else 1.0, 1e-8)
+                    zi[c] = z[c] + d
+                    dz[c] = zi[c] - z[c]
                 _rhs_t(code, regs, time_reg, state_regs, deriv_regs, zi, f)
-                for r in range(m):
-                    J[r, c] = (f[r] - f0[r]) / d
-            stats[2] += m
+                for p in range(grp_ptr[g], grp_ptr[g + 1]):
+                    c = grp_cols[p]
+                    for q in range(col_ptr[c], col_ptr[c + 1]):
+                        jv[col_pos[q]] = (f[col_rows[q]] - f0[col_rows[q]]) / dz[c]
+            stats[2] += grp_ptr.shape[0] - 1
             stats[3] += 1
             need_jac = False
         inv_hg = 1.0 / (h * gamma)
-        for r in range(m):
-            for c in range(m):
-                W[r, c] = -J[r, c]
-            W[r, r] += inv_hg
-        if not _lu_factor(W, piv):
-            h *= 0.25
-            if h < 1e-14 * max(1.0, abs(t)):
-                for q in range(n):
-                    y0[q] = z[q]
-                return SEG_FAILED, t, io, h
-            continue
+        for p in range(wv.shape[0]):
+            wv[p] = -jv[p]
+        for i in range(m):
+            wv[diag_pos[i]] += inv_hg
+        sparse_ok = _sparse_factor(wv, plan, inv_diag)
+        if not sparse_ok:  # dense W with partial pivoting
+            for r in range(m):
+                for c in range(m):
+                    W[r, c] = 0.0
+            for i in range(m):
+                for p in range(row_ptr[i], row_ptr[i + 1]):
+                    W[perm[i], perm[col_idx[p]]] = -jv[p]
+                W[perm[i], perm[i]] += inv_hg
+            if not _lu_factor(W, piv):
+                h *= 0.25
+                if h < 1e-14 * max(1.0, abs(t)):
+                    for q in range(n):
+                        y0[q] = z[q]
+                    return SEG_FAILED, t, io, h
+                continue
         ok = True
         for i in range(stages):
             for q in range(m):
@@ -339,7 +431,10 @@ def rodas_segment(code, root_code, trig_code, regs, time_reg, state_regs, deriv_
                 for j in range(i):
                     acc += (C[i, j] / h) * K[j, q]
                 K[i, q] = acc
-            _lu_solve(W, piv, K[i])
+            if sparse_ok:
+                _sparse_solve(wv, plan, inv_diag, K[i], xw)
+            else:
+                _lu_solve(W, piv, K[i])
         err = 0.0
         for q in range(m):
             acc = z[q]

@@ -158,3 +158,96 @@ class ProgramBuilder:
                 raise ValueError(f"no instruction for {name}() with {len(args)} arguments")
         memo[n] = out
         return out
+
+
+_READS_B = frozenset({P.ADD, P.SUB, P.MUL, P.DIV, P.POW, P.LT, P.LE, P.GT, P.GE, P.EQ, P.NE, P.AND, P.OR,
+                      P.MIN, P.MAX})
+
+
+def jacobian_pattern(code: np.ndarray, n_regs: int, state_regs: np.ndarray, time_reg: int,
+                     deriv_regs: np.ndarray) -> np.ndarray:
+    """Which derivative can depend on which state: the structural Jacobian of the system the
+    integrator sees, states then time (``(n + 1) x (n + 1)`` booleans), from the
+    registers each instruction of ``code`` reads (a ``SELECT`` depends on all three operands).
+
+    >>> from il6sim.expr import parse_formula
+    >>> b = ProgramBuilder()
+    >>> s = [b.reg("x"), b.reg("y")]
+    >>> code = b.program([("dx", parse_formula("-k * x")), ("dy", parse_formula("x * time"))])
+    >>> jacobian_pattern(code, len(b.registers()), np.array(s), 0, np.array([b.reg("dx"), b.reg("dy")])).astype(int)
+    array([[1, 0, 0],
+           [1, 0, 1],
+           [0, 0, 0]])
+    """
+    n = state_regs.size
+    deps = [0] * n_regs
+    for j, r in enumerate(state_regs.tolist()):
+        deps[r] = 1 << j
+    deps[time_reg] = 1 << n
+    for op, d, a, b, c in code.tolist():
+        v = deps[a]
+        if op in _READS_B:
+            v |= deps[b]
+        elif op == P.SELECT:
+            v |= deps[b] | deps[c]
+        deps[d] = v
+    pat = np.zeros((n + 1, n + 1), dtype=bool)
+    for i, r in enumerate(deriv_regs.tolist()):
+        bits = deps[r]
+        while bits:
+            low = bits & -bits
+            pat[i, low.bit_length() - 1] = True
+            bits ^= low
+    return pat
+
+
+def column_groups(pat: np.ndarray) -> list[list[int]]:
+    """Columns of a sparse Jacobian that no row shares, so one finite difference can estimate them
+    together (greedy colouring, Curtis, Powell & Reid 1974), columns with most entries first.
+
+    >>> column_groups(np.array([[1, 0, 0], [1, 1, 0], [0, 0, 1]], dtype=bool))
+    [[0, 2], [1]]
+    """
+    m = pat.shape[1]
+    order = sorted(range(m), key=lambda c: (-int(pat[:, c].sum()), c))
+    groups: list[list[int]] = []
+    rows_used: list[np.ndarray] = []
+    for c in order:
+        col = pat[:, c]
+        for g, used in zip(groups, rows_used):
+            if not np.any(used & col):
+                g.append(c)
+                used |= col
+                break
+        else:
+            groups.append([c])
+            rows_used.append(col.copy())
+    return [sorted(g) for g in groups]
+
+
+def jacobian_plan(pat: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The integer arrays :func:`il6sim._program.rodas_segment` needs for a sparse Jacobian by grouped
+    finite differences and a sparse LU of ``W = I/(hγ) - J`` (pattern ``pat`` plus the diagonal):
+    :func:`il6sim._jitsolve.lu_plan`'s first ten arrays, then the column groups (``grp_ptr``,
+    ``grp_cols``) and, per column, its rows and their value positions (``col_ptr``, ``col_rows``,
+    ``col_pos``)."""
+    from ._jitsolve import lu_plan
+
+    m = pat.shape[0]
+    plan = lu_plan(pat | np.eye(m, dtype=bool))
+    perm, pos = plan[0], plan[10]
+    iperm = np.empty(m, dtype=np.int64)
+    iperm[perm] = np.arange(m)
+    groups = column_groups(pat)
+    grp_ptr = np.cumsum([0, *(len(g) for g in groups)]).astype(np.int64)
+    grp_cols = np.array([c for g in groups for c in g], dtype=np.int64)
+    col_ptr = np.zeros(m + 1, dtype=np.int64)
+    rows: list[int] = []
+    where: list[int] = []
+    for c in range(m):
+        rr = np.nonzero(pat[:, c])[0].tolist()
+        rows += rr
+        where += [int(pos[iperm[r], iperm[c]]) for r in rr]
+        col_ptr[c + 1] = len(rows)
+    return tuple(np.ascontiguousarray(x, dtype=np.int64) for x in (
+        *plan[:10], grp_ptr, grp_cols, col_ptr, np.array(rows), np.array(where)))

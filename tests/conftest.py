@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ def write_model(tmp_path: Path, text: str, name: str = "model.toml") -> Path:
 
 
 os.environ.setdefault("IL6SIM_TESTING", "1")
+# compiled SBML programs (il6sim.sbml_native) go to a fresh directory, not the user's cache
+os.environ.setdefault("IL6SIM_CACHE_DIR", tempfile.mkdtemp(prefix="il6sim-test-cache-"))
 
 from hypothesis import settings  # noqa: E402
 

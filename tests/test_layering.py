@@ -38,7 +38,7 @@ LAYERS: dict[str, int] = {
     "shipped": 1, "sbml": 1, "sbml_math": 1, "sbml_model": 1, "modelcard": 1, "expr": 1,
     "results": 2, "lowering": 2, "readouts": 2,
     "_kernels": 3, "_jitsolve": 3, "_program": 3,
-    "compiled": 4, "solve": 4, "batch": 4, "sbml_program": 4, "sbml_simulate": 4,
+    "compiled": 4, "solve": 4, "batch": 4, "sbml_program": 4, "sbml_native": 4, "sbml_simulate": 4,
     "regimen": 5,
     "compare": 6, "sweeps": 6, "sensitivity": 6, "analysis": 6, "estimate": 6, "petab": 6,
     "figures": 7,
