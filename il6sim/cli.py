@@ -7,6 +7,7 @@ traceback; output files are written atomically, so a failed run leaves nothing h
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,11 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="il6")
     p.add_argument("--out", help="Markdown file to write (default: stdout)")
 
-    p = sub.add_parser("export-sbml", help="write a model (with optional drugs) as SBML Level 3 Version 2")
-    p.add_argument("--model", default="il6")
-    p.add_argument("--drug", action="append", default=[], help="add a drug by name or path (repeatable)")
-    p.add_argument("--weight", default="70kg", help="body weight for the drugs' PK (default 70 kg)")
+    p = sub.add_parser("export-sbml", help="write a model with its drugs, scenario and regimen as SBML Level 3 Version 2 "
+                                           "(doses as events), runnable unchanged in other SBML tools")
+    _add_model_options(p)
+    p.add_argument("--scenario", help="shipped scenario name or path to a scenario file (its parameters and driver)")
+    p.add_argument("--start", choices=("steady", "file"), default="steady",
+                   help="initial values: the steady state `simulate` starts from (default) or the model file's")
     p.add_argument("--out", required=True, help="SBML file to write")
+    _add_drug_options(p)
 
     p = sub.add_parser("sweep", help="run a parameter sweep file; write chunk-*.npz and manifest.json to a directory")
     p.add_argument("spec", help="sweep file (TOML)")
@@ -339,18 +343,26 @@ def _cmd_model_card(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_sbml(args: argparse.Namespace) -> int:
-    from .drugs import add_drug, load_drug
-    from .regimen import parse_weight
+    from .regimen import build_run
     from .sbml import to_sbml
-    from .shipped import load_network
+    from .solve import steady_state
 
     check_writable(args.out)
-    net = load_network(args.model)
-    weight = parse_weight(args.weight)
-    for name in args.drug:
-        net = add_drug(net, load_drug(name), weight_kg=weight)
-    to_sbml(net, args.out)
-    print(f"wrote {args.out} (dosing protocols are not exported; drugs start at zero)", file=sys.stderr)
+    network = _network(args)
+    run = build_run(network, scenario=args.scenario, drug_groups=args.drug_groups, regimen=args.regimen,
+                    weight=args.weight, duration_h=math.inf)  # a file has no end: every dose is written
+    net = run.network
+    if args.start == "steady":  # as `simulate` starts: the steady state before the scenario's parameters
+        ss = steady_state(net)
+        if not ss.converged:
+            raise SolverError(f"model '{net.name}' has no steady state to start from (residual {ss.residual:.1e}); "
+                              "use --start file")
+        net = net.with_initial(ss.as_dict())
+    if run.parameters:
+        net = net.with_parameters(dict(run.parameters))
+    to_sbml(net, args.out, protocol=run.protocol)
+    print(f"wrote {args.out}: {len(net.species)} species, {len(net.reactions)} reactions, "
+          f"{len(run.protocol.events)} doses/infusions/parameter changes as events", file=sys.stderr)
     return 0
 
 

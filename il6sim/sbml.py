@@ -56,9 +56,13 @@ parameter whose unit string parses, and writes each
 reaction's kinetic law as ``V_c · kf · Π S^order − V_c · kr · Π P^order`` (``V_c`` only when the
 reaction has a compartment; otherwise its rate already is amount per time). Sources go to notes
 (for people) and, with units, molecular weights, kinds, observables and genotypes, to an
-``il6sim`` annotation that :func:`read_sbml` reads back. Dosing protocols are not exported: SBML
-events and piecewise infusions would fix one regimen into the model file, so ``protocol`` must be
-``None`` or empty (apply doses in the tool that runs the file).
+``il6sim`` annotation that :func:`read_sbml` reads back. Observables are also written as parameters
+set by assignment rules (what other tools plot; the reader skips them and takes the annotation).
+A ``protocol`` is written as SBML events at fixed times: a dose adds to its species, a parameter
+change sets or scales the parameter (which becomes non-constant), and an infusion is a zero-order
+input reaction whose rate parameter one event switches on and another off; event priorities keep
+il6sim's order at equal times. A file with a protocol is general SBML (it has events), read back by
+:func:`il6sim.load_model` through :mod:`il6sim.sbml_model`, and runs unchanged in libRoadRunner.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ from .network import (
     Reaction,
     Species,
 )
-from .protocol import Protocol
+from .protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetParameter
 
 __all__ = ["read_sbml", "read_sbml_string", "to_sbml", "to_sbml_string"]
 
@@ -411,6 +415,14 @@ def _eid(sb: Any, kind: str, index: int) -> str:
     return f"{kind} '{sid}'" if sid else f"{kind} #{index + 1}"
 
 
+def _is_exported_observable(model: Any, rule: Any) -> bool:
+    """An assignment rule :func:`to_sbml` wrote for an il6sim observable (its parameter says so)."""
+    if not rule.isAssignment():
+        return False
+    p = model.getParameter(rule.getVariable())
+    return p is not None and _annotation(p).get("observable") == "1"
+
+
 def _refuse_unsupported(doc: Any, model: Any, src: str, libsbml: Any) -> None:
     for i in range(doc.getNumPlugins()):
         name = doc.getPlugin(i).getPackageName()
@@ -426,6 +438,8 @@ def _refuse_unsupported(doc: Any, model: Any, src: str, libsbml: Any) -> None:
         raise _refuse(f"{src}: {_eid(model.getEvent(i), 'event', i)}", "events are not supported")
     for i in range(model.getNumRules()):
         rule = model.getRule(i)
+        if _is_exported_observable(model, rule):
+            continue  # an il6sim observable written as an assignment rule: read back from the annotation
         if rule.isAlgebraic():
             raise _refuse(f"{src}: algebraic rule #{i + 1}", "algebraic rules are not supported")
         kind = "rate rule" if rule.isRate() else "assignment rule"
@@ -510,6 +524,8 @@ def _convert(doc: Any, model: Any, src: str, libsbml: Any) -> Network:
     for i in range(model.getNumParameters()):
         p = model.getParameter(i)
         where = f"{src}: parameter '{p.getId()}'"
+        if _annotation(p).get("observable") == "1":
+            continue  # an exported observable (its definition is in the model annotation)
         if not p.isSetValue():
             raise _refuse(where, "a parameter without a value is not supported")
         ann = _annotation(p)
@@ -774,9 +790,11 @@ def _ast_name(name: str, libsbml: Any) -> Any:
     return node
 
 
-def _ast_number(x: float, libsbml: Any) -> Any:
+def _ast_number(x: float, libsbml: Any, units: str = "") -> Any:
     node = libsbml.ASTNode(libsbml.AST_REAL)
     node.setValue(float(x))
+    if units:
+        node.setUnits(units)  # an SBML L3 number with its unit (sbml:units)
     return node
 
 
@@ -817,12 +835,10 @@ def _power_ast(base: Any, e: float, libsbml: Any) -> Any:
 def to_sbml_string(network: Network, protocol: Protocol | None = None) -> str:
     """The SBML Level 3 Version 2 text of ``network`` (see :func:`to_sbml`)."""
     libsbml = _libsbml()
-    if protocol is not None and protocol.events:
-        raise ModelFileError(
-            "SBML export: dosing protocols are not exported (il6sim keeps dosing out of the model); "
-            "export the network without a protocol and apply the doses in the tool that runs the file"
-        )
+    actions = protocol.sorted_events() if protocol is not None else []
+    _check_protocol(network, actions)
     ids = _export_ids(network)
+    changed = {e.name for e in actions if isinstance(e, SetParameter | ScaleParameter)}
     doc = libsbml.SBMLDocument(3, 2)
     model = doc.createModel()
     model.setId(ids[("model", network.name)])
@@ -878,7 +894,7 @@ def to_sbml_string(network: Network, protocol: Protocol | None = None) -> str:
         par = model.createParameter()
         par.setId(p.id)
         par.setValue(p.value)
-        par.setConstant(True)
+        par.setConstant(p.id not in changed)
         uid = _parameter_units(model, p.unit, made, libsbml)
         if uid:
             par.setUnits(uid)
@@ -912,7 +928,136 @@ def to_sbml_string(network: Network, protocol: Protocol | None = None) -> str:
         kl = rx.createKineticLaw()
         _check(kl.setMath(math_), f"writing the kinetic law of '{r.id}'", libsbml)
         _set_notes(rx, r.note, libsbml)
+    taken = {s.id for s in network.species} | {p.id for p in network.parameters} | set(ids.values())
+    _write_observables(model, network, taken, made, libsbml)
+    _write_protocol(model, network, actions, ids, taken, made, libsbml)
     return libsbml.writeSBMLToString(doc)
+
+
+def _check_protocol(network: Network, actions: list[Any]) -> None:
+    for e in actions:
+        if isinstance(e, AddConcentration | Infusion):
+            network.get_species(e.species)  # an unknown id is one line naming it
+        else:
+            network.get_parameter(e.name)
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    sid, k = base, 1
+    while sid in taken:
+        k += 1
+        sid = f"{base}_{k}"
+    taken.add(sid)
+    return sid
+
+
+def _linear_ast(terms: Iterable[tuple[str, float]], libsbml: Any, zero_units: str) -> Any:
+    """``c1 * s1 + c2 * s2 + ...`` as MathML (dimensionless coefficients; 0 in ``zero_units`` for none)."""
+    parts = [t if c == 1.0 else _ast_op(libsbml.AST_TIMES, [_ast_number(c, libsbml, "dimensionless"), t], libsbml)
+             for sid, c in terms for t in [_ast_name(sid, libsbml)]]
+    if not parts:
+        return _ast_number(0.0, libsbml, zero_units)
+    return parts[0] if len(parts) == 1 else _ast_op(libsbml.AST_PLUS, parts, libsbml)
+
+
+def _write_observables(model: Any, network: Network, taken: set[str], made: set[str], libsbml: Any) -> None:
+    """Each observable as a parameter set by an assignment rule (what SBML tools plot and export), its
+    conversion factor a constant parameter ``<id>_factor`` with its unit; the model annotation still
+    carries the definition for :func:`read_sbml`."""
+    nm = _unit_of(model, "nM", made, libsbml)
+    for o in network.observables:
+        oid = _fresh(o.id, taken)
+        unit = _unit_of(model, o.unit, made, libsbml)
+        fac = model.createParameter()
+        fac.setId(_fresh(f"{oid}_factor", taken))
+        fac.setValue(o.factor)
+        fac.setConstant(True)
+        fac_units = _unit_of(model, o.unit, made, libsbml, per="" if o.denominator else "nM")
+        if fac_units:
+            fac.setUnits(fac_units)
+        _set_annotation(fac, {"observable": "1"}, libsbml)
+        par = model.createParameter()
+        par.setId(oid)
+        par.setConstant(False)
+        if unit:
+            par.setUnits(unit)
+        if o.description:
+            par.setName(o.description)
+        _set_annotation(par, {"observable": "1", "unit": o.unit, "id": "" if oid == o.id else o.id}, libsbml)
+        num = _linear_ast(o.terms, libsbml, nm)
+        if o.denominator:  # factor * terms / denominator, 0 where the denominator is 0
+            den = _linear_ast(o.denominator, libsbml, nm)
+            ratio = _ast_op(libsbml.AST_DIVIDE, [num, den], libsbml)
+            value = _ast_op(libsbml.AST_TIMES, [_ast_name(fac.getId(), libsbml), ratio], libsbml)
+            cond = _ast_op(libsbml.AST_RELATIONAL_NEQ, [den.deepCopy(), _ast_number(0.0, libsbml, nm)], libsbml)
+            value = _ast_op(libsbml.AST_FUNCTION_PIECEWISE, [value, cond, _ast_number(0.0, libsbml, unit)], libsbml)
+        else:
+            value = _ast_op(libsbml.AST_TIMES, [_ast_name(fac.getId(), libsbml), num], libsbml)
+        rule = model.createAssignmentRule()
+        rule.setVariable(oid)
+        _check(rule.setMath(value), f"writing observable '{o.id}'", libsbml)
+
+
+def _write_protocol(model: Any, network: Network, actions: list[Any], ids: dict[tuple[str, str], str],
+                    taken: set[str], made: set[str], libsbml: Any) -> None:
+    """A Protocol as SBML events at fixed times (trigger ``time >= t``, true at t = 0 for doses at 0;
+    priorities keep il6sim's order at equal times: parameter changes, doses, infusions) and, per
+    infusion, a zero-order input reaction whose rate parameter two events switch on and off."""
+
+    def at(t: float, k: int, eid: str) -> Any:
+        ev = model.createEvent()
+        ev.setId(_fresh(eid, taken))
+        ev.setUseValuesFromTriggerTime(False)  # events due together see each other's changes (dose + dose, set then scale)
+        trig = ev.createTrigger()
+        trig.setInitialValue(False)
+        trig.setPersistent(True)
+        clock = libsbml.ASTNode(libsbml.AST_NAME_TIME)
+        clock.setName("time")
+        _check(trig.setMath(_ast_op(libsbml.AST_RELATIONAL_GEQ, [clock, _ast_number(t, libsbml, "hour")], libsbml)),
+               f"writing the trigger of '{eid}'", libsbml)
+        ev.createPriority().setMath(_ast_number(float(len(actions) - k), libsbml, "dimensionless"))
+        return ev
+
+    def assign(ev: Any, var: str, math_: Any) -> None:
+        ea = ev.createEventAssignment()
+        ea.setVariable(var)
+        _check(ea.setMath(math_), f"writing event '{ev.getId()}'", libsbml)
+
+    comp_of = {s.id: s.compartment for s in network.species}
+    nm = _unit_of(model, "nM", made, libsbml)
+    rate_units = _unit_of(model, "nM/h", made, libsbml)
+    for k, e in enumerate(actions):
+        if isinstance(e, AddConcentration):
+            ev = at(e.time_h, k, f"dose_{k + 1}")
+            assign(ev, e.species, _ast_op(libsbml.AST_PLUS, [_ast_name(e.species, libsbml),
+                                                              _ast_number(e.delta_nM, libsbml, nm)], libsbml))
+        elif isinstance(e, SetParameter):
+            units = model.getParameter(e.name).getUnits()
+            assign(at(e.time_h, k, f"set_{k + 1}"), e.name, _ast_number(e.value, libsbml, units))
+        elif isinstance(e, ScaleParameter):
+            assign(at(e.time_h, k, f"scale_{k + 1}"), e.name, _ast_op(libsbml.AST_TIMES, [
+                _ast_name(e.name, libsbml), _ast_number(e.factor, libsbml, "dimensionless")], libsbml))
+        else:  # an infusion: rate parameter (nM/h) switched on at start and off at stop
+            rate = model.createParameter()
+            rate.setId(_fresh(f"infusion_rate_{k + 1}", taken))
+            rate.setValue(0.0)
+            rate.setConstant(False)
+            rate.setUnits(rate_units)
+            _set_annotation(rate, {"unit": "nM/h", "source": f"infusion of {e.species}"}, libsbml)
+            rx = model.createReaction()
+            rx.setId(_fresh(f"infusion_{k + 1}", taken))
+            rx.setReversible(False)
+            ref = rx.createProduct()
+            ref.setSpecies(e.species)
+            ref.setStoichiometry(1.0)
+            ref.setConstant(True)
+            comp = ids[("compartment", comp_of[e.species])]
+            _check(rx.createKineticLaw().setMath(_ast_op(libsbml.AST_TIMES, [
+                _ast_name(comp, libsbml), _ast_name(rate.getId(), libsbml)], libsbml)),
+                f"writing infusion '{rx.getId()}'", libsbml)
+            assign(at(e.start_h, k, f"infusion_start_{k + 1}"), rate.getId(),
+                   _ast_number(e.rate_nM_per_h, libsbml, rate_units))
+            assign(at(e.stop_h, k, f"infusion_stop_{k + 1}"), rate.getId(), _ast_number(0.0, libsbml, rate_units))
 
 
 def _renamed(ids: dict[tuple[str, str], str], kind: str, iid: str) -> str:
@@ -929,6 +1074,43 @@ def _unit_definition(model: Any, uid: str, parts: Iterable[tuple[int, float]], l
         u.setExponent(exponent)
         u.setScale(scale)
         u.setMultiplier(multiplier)
+
+
+def _any_units(model: Any, factor: float, dims: Iterable[float], made: set[str], libsbml: Any) -> str:
+    """Id of a unit definition for ``factor`` times the core-unit powers ``dims`` (created on first use)."""
+    parts = [(i, float(e)) for i, e in enumerate(dims) if e != 0]
+    if not parts and math.isclose(factor, 1.0, rel_tol=1e-12):
+        return "dimensionless"
+    uid = "u_" + "_".join(f"{_CORE_UNITS[i][0]}{e:g}".replace("-", "m").replace(".", "p") for i, e in parts)
+    if not math.isclose(factor, 1.0, rel_tol=1e-12):
+        uid += "_x" + f"{factor:.12g}".replace("-", "m").replace(".", "p").replace("+", "")
+    uid = re.sub(r"[^A-Za-z0-9_]", "_", uid if parts else uid.replace("u__x", "u_x"))
+    if uid not in made:
+        _unit_definition(model, uid, parts, libsbml)
+        if not math.isclose(factor, 1.0, rel_tol=1e-12):
+            u = model.getUnitDefinition(uid).createUnit()
+            u.setKind(libsbml.UnitKind_forName("dimensionless"))
+            u.setExponent(1.0)
+            u.setScale(0)
+            u.setMultiplier(factor)
+        made.add(uid)
+    return uid
+
+
+def _unit_of(model: Any, unit: str, made: set[str], libsbml: Any, per: str = "") -> str:
+    """Id of a unit definition for ``unit`` (divided by ``per``), any multiple of core units; "" if it does
+    not parse."""
+    from .errors import UnitError
+    from .units import parse_unit
+
+    try:
+        factor, dims = parse_unit(unit or "1")
+        if per:
+            f2, d2 = parse_unit(per)
+            factor, dims = factor / f2, tuple(a - b for a, b in zip(dims, d2))
+    except UnitError:
+        return ""
+    return _any_units(model, factor, dims, made, libsbml)
 
 
 def _parameter_units(model: Any, unit: str, made: set[str], libsbml: Any) -> str:
@@ -992,7 +1174,8 @@ def to_sbml(network: Network, path: str | Path, protocol: Protocol | None = None
     ----------
     network : the network (core units: nM, h, l).
     path : the output file.
-    protocol : must be None or empty: dosing is not exported (see the module docs).
+    protocol : doses, parameter changes and infusions to write as SBML events (see the module docs);
+        start the network from the state the regimen assumes (e.g. its steady state) first.
 
     Examples
     --------

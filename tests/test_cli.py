@@ -145,6 +145,20 @@ def test_export_sbml_and_use_it_as_a_model(tmp_path: Path, capsys: pytest.Captur
     assert "converged=True" in printed and "il6_free_pg_ml" in printed
 
 
+def test_export_sbml_writes_the_regimen_as_events(tmp_path: Path) -> None:
+    pytest.importorskip("libsbml", reason="python-libsbml (the 'sbml' or 'test' extra) is not installed")
+    import il6sim
+
+    out = tmp_path / "sari.xml"
+    assert main(["export-sbml", "--drug", "sarilumab", "--dose", "200mg", "--route", "sc", "--every", "14d", "--count", "3",
+                 "--out", str(out)]) == 0
+    model = il6sim.load_model(out)  # events: the general SBML reader
+    doses = [ev for ev in model.events if ev.assignments]
+    assert len(doses) == 3
+    res = il6sim.simulate(model, [0.0, 24.0, 14 * 24.0 + 24.0])
+    assert res["il6_free_pg_ml"][1] > res["il6_free_pg_ml"][0]  # receptor blockade raises free IL-6
+
+
 def test_sweep_command_and_bad_spec(tmp_path: Path) -> None:
     spec = tmp_path / "sweep.toml"
     spec.write_text('[sweep]\nscenario = "covid_severe"\ndays = 10\nstep = "12 h"\nseed = 1\nrows = 2\n'

@@ -454,14 +454,6 @@ def test_export_keeps_units_and_sources(models: list[tuple[str, il6sim.Network]]
             assert par.isSetNotes()
 
 
-def test_export_refuses_protocol(models: list[tuple[str, il6sim.Network]], tmp_path: Path) -> None:
-    from il6sim.protocol import AddConcentration, Protocol
-
-    protocol = Protocol((AddConcentration(1.0, "il6", 1.0),))
-    with pytest.raises(ModelFileError, match="dosing protocols are not exported"):
-        to_sbml(models[0][1], tmp_path / "x.xml", protocol=protocol)
-
-
 def test_roadrunner_agrees_with_il6sim(models: list[tuple[str, il6sim.Network]], tmp_path: Path) -> None:
     roadrunner = pytest.importorskip("roadrunner", reason="libroadrunner is not installed")
     for label, net in models:
