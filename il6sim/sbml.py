@@ -1105,12 +1105,13 @@ def _unit_of(model: Any, unit: str, made: set[str], libsbml: Any, per: str = "")
 
     try:
         factor, dims = parse_unit(unit or "1")
+        powers = list(dims)
         if per:
             f2, d2 = parse_unit(per)
-            factor, dims = factor / f2, tuple(a - b for a, b in zip(dims, d2))
+            factor, powers = factor / f2, [a - b for a, b in zip(dims, d2)]
     except UnitError:
         return ""
-    return _any_units(model, factor, dims, made, libsbml)
+    return _any_units(model, factor, powers, made, libsbml)
 
 
 def _parameter_units(model: Any, unit: str, made: set[str], libsbml: Any) -> str:
