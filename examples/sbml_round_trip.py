@@ -44,7 +44,7 @@ print(f"exported {len(model.species)} species, {len(model.reactions)} reactions,
 for name in ("tcz", "il6_free_pg_ml"):
     ours = original[name]
     rel = np.max(np.abs(again[name] - ours) / np.maximum(np.abs(ours), 1e-30))
-    line = f"{name:>15}: day 84 {ours[-1]:.4g} (il6sim), read back max rel. difference {rel:.1e}"
+    line = f"{name:>15}: day 84 {ours[-1]:.4g} (il6sim), read back max relative difference {rel:.1e}"
     if theirs is not None:
         col = theirs[:, 1 if name == "tcz" else 2]
         line += f", libRoadRunner {np.max(np.abs(col - ours) / np.maximum(np.abs(ours), 1e-30)):.1e}"
