@@ -151,9 +151,13 @@ def run_compiled(fn, regs: np.ndarray) -> None:
     fn(regs.ctypes)
 
 
-def _exec(code, regs):  # pragma: no cover - only its numba overload below runs
-    """Run a program on ``regs``: an instruction array through the interpreter, or a compiled program."""
-    raise NotImplementedError("_exec runs inside numba only")
+def _exec(code, regs):
+    """Run a program on ``regs``: an instruction array through the interpreter, or a compiled program
+    (this Python body serves calls from Python; jitted callers get the overload below)."""
+    if isinstance(code, np.ndarray):
+        run_program(code, regs)
+    else:
+        run_compiled(code, regs)
 
 
 @overload(_exec, jit_options={"nogil": True, "error_model": "numpy"})
