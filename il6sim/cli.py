@@ -162,14 +162,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command_line = " ".join(["il6sim", *args.argv])  # for provenance
     import warnings
 
-    from .cli_estimate import cmd_export_petab, cmd_fit, cmd_llh
+    from .cli_estimate import cmd_calibrate, cmd_export_petab, cmd_fit, cmd_llh, cmd_validate
 
     try:
         handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list,
                    "model-card": _cmd_model_card, "compare": _cmd_compare,
                    "export-sbml": _cmd_export_sbml, "sweep": _cmd_sweep,
                    "sensitivity": _cmd_sensitivity, "figures": _cmd_figures, "llh": cmd_llh,
-                   "fit": cmd_fit, "export-petab": cmd_export_petab}[args.command]
+                   "fit": cmd_fit, "export-petab": cmd_export_petab, "calibrate": cmd_calibrate,
+                   "validate": cmd_validate}[args.command]
         # numpy/scipy numeric warnings (overflow, invalid value) would print several lines each; hold
         # them, and show them (one line each) only if the command succeeds: a failure is reported by
         # its one-line error alone. Other categories keep the caller's filters.

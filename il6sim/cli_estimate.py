@@ -20,7 +20,7 @@ from .errors import Il6simError, suggest
 from .fileio import atomic_write
 from .progress import ProgressBar
 
-__all__ = ["add_parsers", "cmd_export_petab", "cmd_fit", "cmd_llh"]
+__all__ = ["add_parsers", "cmd_calibrate", "cmd_export_petab", "cmd_fit", "cmd_llh", "cmd_validate"]
 
 
 def add_parsers(sub: Any) -> None:
@@ -42,6 +42,23 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--optimizer", choices=("scipy", "fides"), default="scipy",
                    help="local optimiser: scipy least_squares (default) or fides (pip install fides)")
     p.add_argument("--scheduler", help="address of a Dask scheduler: starts run as tasks on its workers")
+
+    p = sub.add_parser("calibrate", help="refit the shipped model to models/calibration (joint problem); "
+                       "compare with the shipped values")
+    p.add_argument("--starts", type=int, default=8, help="random starts (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    p.add_argument("--uncertainty", choices=("laplace", "profile", "none"), default="laplace",
+                   help="intervals and ensemble: linearised at the fit (default, seconds), profile likelihoods "
+                        "(hours on 2 cores) or none")
+    p.add_argument("--threads", type=int, default=None, help="starts and profiles in parallel (default: CPU count)")
+    p.add_argument("--out", help="also write the fit's files here (as `il6sim fit --out` does)")
+    p.add_argument("--write", action="store_true",
+                   help="write fitted.tsv and ensemble.tsv into models/calibration/joint (for maintainers)")
+
+    p = sub.add_parser("validate", help="predict the frozen validation set (models/validation) with the shipped model")
+    p.add_argument("--out", required=True, help="Markdown report to write (e.g. docs/validation.md)")
+    p.add_argument("--figure", help="PNG figure to write (e.g. docs/figures/validation.png)")
+    p.add_argument("--best-only", action="store_true", help="only the best fit, no band (fast)")
 
     p = sub.add_parser("export-petab", help="write a PEtab problem with the model as SBML (for pyPESTO, AMICI, ...)")
     p.add_argument("problem", help="PEtab problem YAML (il6sim TOML model or SBML)")
@@ -151,4 +168,79 @@ def cmd_export_petab(args: argparse.Namespace) -> int:
 
     target = export_petab(args.problem, args.out)
     print(f"wrote {target} and its tables and model", file=sys.stderr)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``il6sim calibrate``: refit the joint problem; table of fitted, interval and shipped values.
+
+    The last line is ``max shipped/fitted difference = <value>``; the exit status is 1 when a shipped
+    value is more than 1 % from the refit.
+    """
+    from .calibration import calibrate, joint_problem_path
+    from .shipped import models_dir
+
+    if args.starts < 1:
+        raise Il6simError(f"--starts {args.starts}: give at least 1")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise Il6simError(f"--out {out}: is a file; give a directory")
+    bar = ProgressBar("calibrate")
+    cal = calibrate(starts=args.starts, seed=args.seed, uncertainty=args.uncertainty, threads=args.threads,
+                    progress=lambda d, t: bar(d, t, f"{d}/{t} starts,"))
+    bar.close()
+    table = cal.table()
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 40):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"# {joint_problem_path()}: best llh {cal.fit.best_llh!r}, {cal.fit.n_at_best()} of {len(cal.fit.starts)} "
+          "starts within 0.1")
+    files: dict[str, bytes] = {}
+    if out is not None:
+        files["parameters.tsv"] = _parameter_table(cal.fit.problem, cal.fit.parameters)
+        files["fit.json"] = json.dumps(cal.fit.as_dict(), indent=1, default=float).encode()
+        if cal.profile is not None:
+            files["profile_intervals.csv"] = cal.profile.intervals().to_csv(index=False).encode()
+        for name, data in files.items():
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write(out / name, data)
+    if args.write:
+        folder = models_dir() / "calibration" / "joint"
+        atomic_write(folder / "fitted.tsv", table.to_csv(sep="\t", index=False).encode())
+        rows = cal.ensemble_rows()
+        keys = list(rows[0])
+        text = "\t".join(["set", *keys]) + "\n" + "".join(
+            "\t".join([str(i), *(repr(r[k]) for k in keys)]) + "\n" for i, r in enumerate(rows))
+        atomic_write(folder / "ensemble.tsv", text.encode())
+        print(f"wrote {folder / 'fitted.tsv'} and {folder / 'ensemble.tsv'} ({len(rows)} parameter sets)",
+              file=sys.stderr)
+    diff = cal.max_shipped_difference()
+    print(f"max shipped/fitted difference = {diff:.3g}")
+    return 0 if diff <= 0.01 else 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``il6sim validate``: the validation report (and figure); the last line gives the counts."""
+    from .calibration import ensemble
+    from .validation import band_sets, predict_all, summary, to_markdown
+
+    sets = band_sets(ensemble())
+    if args.best_only:
+        sets = sets[:1]
+    bar = ProgressBar("validate")
+    bar(0, 1, "predicting,")
+    preds = predict_all(parameter_sets=sets)
+    bar(1, 1, "done,")
+    bar.close()
+    command = " ".join(["il6sim", *getattr(args, "argv", [])]) or "il6sim validate"
+    atomic_write(Path(args.out), to_markdown(preds, n_sets=len(sets), command=command).encode())
+    if args.figure:
+        from .figures.calibration import plot_validation
+        from .validation import predictions_table
+
+        atomic_write(Path(args.figure), _png(plot_validation(predictions_table(preds))))
+    s = summary(preds)
+    print(f"wrote {args.out}" + (f" and {args.figure}" if args.figure else ""), file=sys.stderr)
+    print(f"rows = {s['rows']}, predicted = {s['predicted']}, agree = {s['consistent']}, miss = {s['missed']}")
     return 0

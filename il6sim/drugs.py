@@ -271,6 +271,11 @@ def _components(kind: str) -> list[str]:
     return kind.split("__") if kind else []
 
 
+def _on_membrane(s: Species) -> bool:
+    """A complex on a cell (circulating leukocytes sit in blood): not part of a serum assay."""
+    return any(c in MEMBRANE_COMPONENTS for c in _components(s.kind))
+
+
 def _blood(net: Network) -> str:
     ids = [c.id for c in net.compartments]
     if "blood" in ids:
@@ -392,8 +397,7 @@ def add_drug(network: Network, drug: Drug, *, weight_kg: float = DEFAULT_WEIGHT_
     # fates of the complexes
     for cid, cx in new_species.items():
         target = target_of[cid]
-        membrane = any(c in MEMBRANE_COMPONENTS for c in _components(cx.kind))
-        if membrane:
+        if _on_membrane(cx):
             if target.kint is None:
                 raise ModelFileError(f"{drug.path}: [[targets]] kind '{target.kind}' binds membrane species "
                                      f"({cid}); give kint, the internalisation rate of the complex")
@@ -418,8 +422,12 @@ def add_drug(network: Network, drug: Drug, *, weight_kg: float = DEFAULT_WEIGHT_
 
     net = network.extended(compartments=comps, species=species + list(new_species.values()),
                            parameters=params, reactions=reactions, name=network.name)
-    return net.extended(replace_observables=_observables(net, drug, list(new_species.values()), blood),
-                        observables=_drug_observables(net, drug, list(new_species.values()), blood))
+    added = list(new_species.values())
+    drug_obs = _drug_observables(net, drug, added, blood)
+    present = {o.id for o in net.observables}   # a second drug updates the all-drug totals and occupancies
+    return net.extended(replace_observables=_observables(net, drug, added, blood)
+                        + [o for o in drug_obs if o.id in present],
+                        observables=[o for o in drug_obs if o.id not in present])
 
 
 def _observables(net: Network, drug: Drug, added: Sequence[Species], blood: str) -> list[Observable]:
@@ -430,7 +438,8 @@ def _observables(net: Network, drug: Drug, added: Sequence[Species], blood: str)
             continue
         comps = {net.get_species(s).compartment for s, _ in obs.terms}
         extra = [(s.id, 1.0) for s in added
-                 if s.compartment in comps and obs.counts in _components(s.kind) and s.id not in dict(obs.terms)]
+                 if s.compartment in comps and obs.counts in _components(s.kind) and s.id not in dict(obs.terms)
+                 and not _on_membrane(s)]
         if extra:
             out.append(Observable(obs.id, obs.terms + tuple(extra), obs.factor, obs.unit, obs.description,
                                   obs.denominator, obs.counts))
@@ -440,7 +449,7 @@ def _observables(net: Network, drug: Drug, added: Sequence[Species], blood: str)
 def _drug_observables(net: Network, drug: Drug, added: Sequence[Species], blood: str) -> list[Observable]:
     d = drug.id
     mw = drug.mw_g_per_nmol or 0.0
-    serum = [(d, 1.0)] + [(s.id, 1.0) for s in added if s.compartment == blood]
+    serum = [(d, 1.0)] + [(s.id, 1.0) for s in added if s.compartment == blood and not _on_membrane(s)]
     obs = [Observable(f"{d}_total_ug_ml", tuple(serum), mw * 1e3, "ug/ml",
                       f"serum {drug.name}, free plus bound (free drug and its complexes in blood)")]
     existing = {o.id: o for o in net.observables}

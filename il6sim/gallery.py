@@ -23,7 +23,7 @@ analysis (``il6sim.analysis.<module>.compute_*``), then drawn from the table alo
 one place that calls both layers.
 
 >>> sorted(REGISTRY)[:3]
-['disease_settings', 'dose_response', 'genotype']
+['calibration_baselines', 'calibration_charoin2010', 'calibration_frey2010']
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ class FigureSpec:
     estimate_s: float = 2.0
     requires: str | None = None  # a module that must import (figure absent otherwise)
     extras: tuple[tuple[str, str], ...] = ()
+    inputs: tuple[str, ...] = ()  # more input files: glob patterns relative to the models folder
 
     def builder(self) -> Callable[..., tuple[pd.DataFrame, Any]]:
         """``build(network, **options) -> (table, figure)``: the analysis, then the drawing."""
@@ -111,6 +112,8 @@ class FigureSpec:
                 return False, f"{mod} is not available ({type(exc).__name__}: {exc})"
         return True, ""
 
+
+_CALIBRATION_INPUTS = ("calibration/*/*.tsv", "calibration/*/*.yaml")
 
 _SPECS = (
     FigureSpec("schematic", "a", "schematic", "compute_schematic", "plot_schematic",
@@ -166,6 +169,34 @@ _SPECS = (
                "clearance (il6sim.sensitivity, N = 32).",
                drugs=("tocilizumab",), scenarios=("covid_severe",), estimate_s=20.0,
                requires="il6sim.sensitivity"),
+    *(FigureSpec(f"calibration_{key}", letter, "calibration", "compute_calibration", "plot_calibration",
+                 f"Calibration: {title}",
+                 f"{text} Points: data (models/calibration/{data_set}); line and band: the calibrated model (best "
+                 "fit of models/calibration/joint and the range over the calibration's parameter sets, "
+                 "docs/validation.md).",
+                 drugs=("tocilizumab", "sarilumab"), scenarios=("healthy", "ra"), options={"data_set": data_set},
+                 inputs=_CALIBRATION_INPUTS, estimate_s=12.0)
+      for key, letter, data_set, title, text in (
+          ("charoin2010", "j", "charoin2010_tcz_ra", "tocilizumab 10 mg/kg in RA",
+           "Serum tocilizumab, total sIL-6R, total IL-6 and CRP after one 10 mg/kg infusion (digitised "
+           "Charoin/Levi 2010 time courses, WP18663)."),
+          ("frey2010", "k", "frey2010_tcz_pseudo", "tocilizumab 2-10 mg/kg",
+           "Serum tocilizumab after single 2, 4, 8 and 10 mg/kg infusions: pseudo-data, typical profiles of "
+           "the Frey 2010 population-PK model (linear plus Michaelis-Menten)."),
+          ("xu2019", "l", "xu2019_sarilumab_pseudo", "sarilumab 100-200 mg SC",
+           "Serum sarilumab after single 100, 150 and 200 mg SC doses: pseudo-data, typical profiles of the Xu "
+           "2019 population-PK model."),
+          ("baselines", "m", "baselines", "healthy and RA levels",
+           "Serum IL-6, sIL-6R and CRP at the healthy and RA steady states against published medians."))),
+    FigureSpec("validation", "n", "calibration", "compute_validation", "plot_validation",
+               "Validation on data never fitted",
+               "Every predictable row of the frozen validation set (models/validation): exposures at label "
+               "regimens, accumulation and dose ratios, sIL-6R plateaus and CRP under treatment, predicted by the "
+               "calibrated model (bar: calibration band) against the published value (bar: published spread); "
+               "docs/validation.md has the table.",
+               drugs=("tocilizumab", "sarilumab"), scenarios=("ra",), inputs=(*_CALIBRATION_INPUTS,
+                                                                             "validation/observations.tsv"),
+               estimate_s=60.0),
 )
 REGISTRY: dict[str, FigureSpec] = {s.name: s for s in _SPECS}
 
@@ -190,18 +221,18 @@ class GalleryReport:
 
 # --------------------------------------------------------------------------------------------
 def select(only: Sequence[str] | None) -> list[FigureSpec]:
-    """The registered figures named in ``only`` (names or letters a-i), in gallery order; all by default.
+    """The registered figures named in ``only`` (names or letters a-n), in gallery order; all by default.
 
     >>> [s.name for s in select(["c", "schematic"])]
     ['schematic', 'trapping_blockade']
     >>> select(["trapping"])
     Traceback (most recent call last):
     ...
-    il6sim.errors.UnknownNameError: --only: unknown figure 'trapping'; did you mean 'trapping_blockade'? (figures: schematic, signalling_modes, trapping_blockade, trans_map, genotype, timing, disease_settings, dose_response, sensitivity)
+    il6sim.errors.UnknownNameError: --only: unknown figure 'trapping'; did you mean 'trapping_blockade'? (figures: schematic, signalling_modes, trapping_blockade, trans_map, genotype, timing, disease_settings, dose_response, sensitivity, calibration_charoin2010, calibration_frey2010, calibration_xu2019, calibration_baselines, validation)
     >>> select(["modes"])
     Traceback (most recent call last):
     ...
-    il6sim.errors.UnknownNameError: --only: unknown figure 'modes'; did you mean 'signalling_modes'? (figures: schematic, signalling_modes, trapping_blockade, trans_map, genotype, timing, disease_settings, dose_response, sensitivity)
+    il6sim.errors.UnknownNameError: --only: unknown figure 'modes'; did you mean 'signalling_modes'? (figures: schematic, signalling_modes, trapping_blockade, trans_map, genotype, timing, disease_settings, dose_response, sensitivity, calibration_charoin2010, calibration_frey2010, calibration_xu2019, calibration_baselines, validation)
     """
     if not only:
         return list(_SPECS)
@@ -274,6 +305,8 @@ def _input_files(spec: FigureSpec, network: Network) -> dict[str, str]:
     files += [resolve(d, "drugs") for d in drugs]
     files += [resolve(s, "scenarios") for s in spec.scenarios]
     base = models_dir()
+    for pattern in spec.inputs:
+        files += sorted(p for p in base.glob(pattern) if p.is_file())
     out = {}
     for f in files:
         try:

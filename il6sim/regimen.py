@@ -71,13 +71,18 @@ class Run:
     weight_kg: float = DEFAULT_WEIGHT_KG
 
     def simulate(self, t_eval: Sequence[float] | np.ndarray, *, start: str = "steady", **options: Any) -> Result:
-        """Simulate from the drug-free steady state (``start="steady"``) or the file's values."""
+        """Simulate from the drug-free steady state (``start="steady"``) or the file's values.
+
+        The steady state is the model's own, or, for a scenario whose file says ``start = "disease"``
+        (chronic disease such as ``ra``), the one at the scenario's parameters.
+        """
         from .solve import simulate, steady_state
 
         initial = None
         try:
             if start == "steady":
-                ss = steady_state(self.network)
+                disease = self.scenario is not None and self.scenario.start == "disease"
+                ss = steady_state(self.network, parameters=dict(self.parameters) if disease else None)
                 if not ss.converged and not np.isfinite(ss.residual):
                     raise SolverError(f"the steady state failed on non-finite numbers (residual {ss.residual}); "
                                       "check extreme parameter values (--set, scenario, drug files)")

@@ -50,6 +50,7 @@ class Scenario:
     source: str = ""
     path: str = ""
     admission_h: float = 0.0
+    start: str = "healthy"  # "healthy": runs start from the model's own steady state; "disease": at these parameters
 
 
 def parameter_dims(network: Network, pid: str) -> Dims:
@@ -97,7 +98,8 @@ def parse_scenario(src: TomlSource, network: Network) -> Scenario:
     head = data.get("scenario", {})
     if not isinstance(head, dict):
         raise src.error((), "scenario", "must be a table")
-    check_keys(src, ("scenario",), head, ("name", "description", "days", "admission", "source", "notes"))
+    check_keys(src, ("scenario",), head, ("name", "description", "days", "admission", "source", "notes",
+                                                   "start"))
     for key in ("name", "description", "source", "notes"):
         if key in head and not isinstance(head[key], str):
             raise src.error(("scenario",), key, f"must be a string, got {type(head[key]).__name__}")
@@ -108,6 +110,10 @@ def parse_scenario(src: TomlSource, network: Network) -> Scenario:
         if duration <= 0:
             raise src.error(("scenario",), "days", "must be positive")
 
+    start_mode = head.get("start", "healthy")
+    if start_mode not in ("healthy", "disease"):
+        raise src.error(("scenario",), "start", f"must be \"healthy\" (the model's steady state) or \"disease\" "
+                        f"(the steady state at this scenario's parameters), got {start_mode!r}")
     admission = _time(src, ("scenario",), head, "admission", default_unit="d") if "admission" in head else 0.0
     if admission >= duration:
         raise src.error(("scenario",), "admission", "must fall inside the scenario's duration (days)")
@@ -168,7 +174,7 @@ def parse_scenario(src: TomlSource, network: Network) -> Scenario:
             raise src.error(where, "rate", "must be finite and >= 0")
         events.append(Infusion(start, stop, sid, rate))
     return Scenario(name, str(head.get("description", "")), duration, params, Protocol(tuple(events)),
-                    str(head.get("source", "")), src.path, admission)
+                    str(head.get("source", "")), src.path, admission, start_mode)
 
 
 def _subtable(src: TomlSource, where: tuple[str | int, ...], entry: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Calibration groundwork: the RA scenario and the Charoin/Levi 2010 tocilizumab PEtab problem.
 
-Nothing here fits the model. The tests check that the training data load and simulate, that every
+The tests check that the training data load and simulate, that every
 point is traceable to its repository file, and that the ``ra`` scenario's steady state is what
 ``models/scenarios/ra.toml`` says it is. ``pytest -s -k table`` prints data against the
-uncalibrated model; closeness is deliberately not asserted.
+shipped model (closeness is asserted in tests/test_calibration.py).
 """
 
 from __future__ import annotations
@@ -133,39 +133,47 @@ def test_ra_steady_state_matches_the_numbers_in_the_scenario_file() -> None:
     values, tol, drive = _ra_notes()
     model = il6sim.load_model("il6")
     sc = il6sim.load_scenario("ra", model)
-    assert dict(sc.parameters) == {"baseline_inflammation": drive}  # one chronic drive, nothing else
-    assert not sc.protocol.events  # no infusion or event: a constant parameter setting
+    # a chronic IL-6 drive and chronic CRP co-stimulation, both fitted; nothing else
+    assert set(sc.parameters) == {"baseline_inflammation", "k_coact_basal"}
+    assert sc.parameters["baseline_inflammation"] == drive
+    assert not sc.protocol.events  # no infusion or event: constant parameter settings
     ss = il6sim.steady_state(model, parameters=dict(sc.parameters))
     assert ss.converged
     assert set(values) == {"il6_free_pg_ml", "il6_total_pg_ml", "sil6r_total_ng_ml", "crp_mg_l"}
     for name, documented in values.items():
         assert ss[name] == pytest.approx(documented, rel=tol), name
-    # the published ranges the notes claim are met (IL-6 matched, sIL-6R untuned) ...
-    assert 19.9 <= ss["il6_free_pg_ml"] <= 22.0  # OPTION / TOWARD medians (Levi 2013 Suppl. Table S1)
+    # the published medians the notes say are met, within the spread of the two trials' medians (+/- 10 %)
+    assert 19.9 * 0.9 <= ss["il6_total_pg_ml"] <= 22.0 * 1.1  # OPTION / TOWARD (Levi 2013 Suppl. Table S1)
     assert 36.0 <= ss["sil6r_total_ng_ml"] <= 43.1  # OPTION / TOWARD sIL-6R medians
-    # ... and the one they say is missed: CRP below the RA median of 14.2 mg/l (Xu 2019)
-    assert ss["crp_mg_l"] < 14.2
+    assert ss["crp_mg_l"] == pytest.approx(14.2, rel=0.1)  # RA median (Xu 2019)
 
 
-def test_ra_scenario_runs_from_the_healthy_state_and_settles_as_documented() -> None:
-    """The notes: free IL-6 within 5 % of its RA steady state from 0.9 h, CRP from 3.8 d."""
+def test_ra_scenario_runs_from_its_own_steady_state() -> None:
+    """start = "disease": a run of ``ra`` begins at the RA steady state and stays there without a drug."""
     model = il6sim.load_model("il6")
     run = il6sim.build_run(model, scenario="ra", duration_h=6 * 24.0)
+    assert run.scenario is not None and run.scenario.start == "disease"
     ss = il6sim.steady_state(model, parameters=dict(run.parameters))
-    t = np.arange(0.0, 6 * 24.0 + 0.05, 0.1)
+    t = np.arange(0.0, 6 * 24.0 + 0.05, 6.0)
     res = run.simulate(t, method="BDF", rtol=1e-8)
-    assert res["il6_free_pg_ml"][0] == pytest.approx(2.0, rel=0.05)  # the healthy start
-    for name, documented_h in (("il6_free_pg_ml", 0.9), ("crp_mg_l", 90.5)):
-        off = np.abs(np.asarray(res[name]) / ss[name] - 1.0) > 0.05
-        settled_h = t[np.where(off)[0][-1] + 1]  # from here on within 5 % of the RA steady state
-        assert settled_h == pytest.approx(documented_h, abs=0.5), name
+    for name in ("il6_free_pg_ml", "crp_mg_l", "sil6r_total_ng_ml"):
+        assert np.allclose(res[name], ss[name], rtol=1e-5), name
+    healthy = il6sim.steady_state(model)
+    assert res["il6_free_pg_ml"][0] > 5 * healthy["il6_free_pg_ml"]
+
+
+def test_a_scenario_start_other_than_healthy_or_disease_is_refused(tmp_path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text('[scenario]\nname = "s"\nstart = "sick"\n')
+    with pytest.raises(il6sim.Il6simError, match=r"s.toml.*start.*\"healthy\".*\"disease\""):
+        il6sim.load_scenario(str(f), il6sim.load_model("il6"))
 
 
 # ---------------------------------------------------------------------------------------------
-# Data against the uncalibrated model (printed, not asserted)
+# Data against the shipped (calibrated) model (printed, not asserted)
 def test_table_data_vs_uncalibrated_model() -> None:
     df = simulation()
-    lines = ["", "Charoin/Levi 2010, tocilizumab 10 mg/kg IV in RA: digitised data vs uncalibrated il6sim (scenario ra)",
+    lines = ["", "Charoin/Levi 2010, tocilizumab 10 mg/kg IV in RA: digitised data vs shipped il6sim (scenario ra)",
              f"{'observable':<12} {'day':>6} {'time_h':>8} {'data':>9} {'model':>9} {'model/data':>10}"]
     for oid, (model_obs, _) in OBSERVABLES.items():
         sub = df[df["observableId"] == oid]

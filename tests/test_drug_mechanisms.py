@@ -71,13 +71,14 @@ def test_olamkicept_spares_classic_signalling(untreated) -> None:
     assert trans > 2 * classic, (trans, classic)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known shortfall (no measured olamkicept affinity or PK exists to settle it): with the assumed Kd "
-    "0.05 nM (Dwivedi 2014) trans-signalling falls by 85 % over days 7-14 but the IL-6.sIL-6R held "
-    "by the drug (total IL-6 ~150x untreated) is re-released as the disease wanes, so over days 7-28 "
-    "the fall is 77 %, not >= 80 %; see the issue 4 note"))
 def test_olamkicept_inhibits_trans_signalling_by_80_percent(untreated) -> None:
-    """At 600 mg IV, trans-signalling falls by >= 80 % (issue 4 threshold)."""
+    """At 600 mg IV, trans-signalling falls by >= 80 % (issue 4 threshold).
+
+    Model version 2 fell short (77 %: IL-6.sIL-6R held by the drug was re-released as the disease
+    waned); version 3's circulating-leukocyte IL-6R, calibrated on tocilizumab data (issue 18), clears
+    that IL-6 from blood, and the fall is 83 % (olamkicept's own parameters unchanged, nothing tuned
+    to this test). Olamkicept's affinity and PK are still unmeasured (facts file 7b).
+    """
     run0, res0 = untreated
     run, res = treated("olamkicept")
     t0 = run.scenario.admission_h
@@ -103,3 +104,18 @@ def test_dexamethasone_lowers_il6_and_crp(untreated) -> None:
     t0 = run.scenario.admission_h
     assert auc_after(res, "il6_free_pg_ml", t0) < auc_after(res0, "il6_free_pg_ml", t0)
     assert auc_after(res, "crp_mg_l", t0) < auc_after(res0, "crp_mg_l", t0)
+
+
+def test_two_antibodies_in_one_run_share_the_all_drug_observables() -> None:
+    """drug_total_ug_ml sums both drugs by mass; cell-bound drug in blood is not serum drug."""
+    net = load_model("il6")
+    run = build_run(net, drug_groups=[{"drug": "tocilizumab", "dose": "8 mg/kg"},
+                                      {"drug": "sarilumab", "dose": "200 mg", "route": "sc"}], duration_h=200.0)
+    obs = {o.id: o for o in run.network.observables}
+    total = dict(obs["drug_total_ug_ml"].terms)
+    assert {"tcz", "sar", "tcz__sil6r", "sar__sil6r"} <= set(total)
+    assert "tcz__mil6r_leu" not in total and "sar__mil6r_leu" not in obs["sar_total_ug_ml"].terms
+    res = run.simulate(np.array([0.0, 48.0, 199.0]))
+    assert np.allclose(res["drug_total_ug_ml"], res["tcz_total_ug_ml"] + res["sar_total_ug_ml"], rtol=1e-12)
+    occupied = dict(obs["mil6r_occupancy"].terms)
+    assert "tcz__mil6r_leu" in occupied and "sar__mil6r_leu" in occupied

@@ -17,13 +17,14 @@ from il6sim.cli import main
 from il6sim.gallery import REGISTRY, gallery_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
+ONLY = "a,b,c,d,e,f,g,h,j,k,l,m,n"
 
 
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gallery")
     # every figure but (i), which is tested on a small design below (its full design takes ~20 s)
-    assert main(["figures", "--out", str(out), "--dpi", "40", "--only", "a,b,c,d,e,f,g,h"]) == 0
+    assert main(["figures", "--out", str(out), "--dpi", "40", "--only", ONLY]) == 0
     return out
 
 
@@ -51,7 +52,7 @@ def test_every_available_figure_has_image_data_and_metadata(gallery: Path) -> No
 def test_second_run_recomputes_nothing_and_files_are_identical(gallery: Path, capsys: pytest.CaptureFixture) -> None:
     before = {p.name: p.read_bytes() for p in gallery.iterdir() if p.suffix in (".csv", ".json")}
     capsys.readouterr()
-    assert main(["figures", "--out", str(gallery), "--dpi", "40", "--only", "a,b,c,d,e,f,g,h"]) == 0
+    assert main(["figures", "--out", str(gallery), "--dpi", "40", "--only", ONLY]) == 0
     err = capsys.readouterr().err
     assert f"recomputed: 0, up to date: {len(built(gallery))}" in err
     assert "\r" not in err  # no progress bar when stderr is not a terminal
@@ -196,7 +197,11 @@ def test_trapping_and_blockade(gallery: Path) -> None:
         cls = d.target_class.iloc[0]
         if cls == "cytokine":  # trapping: total IL-6 above untreated at every time, free IL-6 below at its peak
             assert (d.il6_total_pg_ml > ref.il6_total_pg_ml).all(), drug
-            assert d.il6_total_pg_ml.max() > 10 * ref.il6_total_pg_ml.max(), drug
+            # binders that keep IL-6 off IL-6R hold it in serum (>= 10x; Eur J Immunol 1992, siltuximab);
+            # olokizumab (site III) lets drug.IL-6 dock to IL-6R, so the IL-6R-bearing cells in contact
+            # with plasma (circulating leukocytes, model version 3) still clear it: less trapping
+            fold = 2 if drug == "olokizumab" else 10
+            assert d.il6_total_pg_ml.max() > fold * ref.il6_total_pg_ml.max(), drug
             assert d.il6_free_pg_ml.max() < ref.il6_free_pg_ml.max(), drug
         if cls == "receptor":  # blockade: total sIL-6R and free IL-6 rise, classic signalling collapses
             assert d.sil6r_total_ng_ml.max() > 5 * ref.sil6r_total_ng_ml.max(), drug
@@ -274,7 +279,10 @@ def test_disease_settings(gallery: Path) -> None:
         assert untreated[sc] == pytest.approx(target, rel=0.1), sc
     assert list(untreated.loc[list(targets)]) == sorted(untreated)
     rec = t[t.target_class == "receptor"]
-    assert (rec["inhibition[dose:end]:classic_signal (%)"] > 90).all()
+    # receptor binders block classic signalling in every setting; the least is tocilizumab in CRS
+    # (IL-6 ~3 ng/ml; calibrated in-vivo KD 4.55 nM, issue 18): 85 %
+    assert (rec["inhibition[dose:end]:classic_signal (%)"] > 80).all()
+    assert (rec[rec.drug == "sarilumab"]["inhibition[dose:end]:classic_signal (%)"] > 90).all()
     cyt = t[t.target_class == "cytokine"]
     total = "peak[dose:end]:il6_total_pg_ml"
     assert (cyt[total] > t.set_index("scenario").loc[cyt.scenario].query("drug == 'untreated'")[total]
@@ -322,3 +330,21 @@ def test_sensitivity_of_benefit() -> None:
     assert st["k_crp_deg"] < 1e-6
     assert st.idxmax() in ("k_il6_infl", "k_syn_mil6r_hep")  # IL-6 load against receptor load decides
     assert len(plot_sensitivity(t).axes) == 1
+
+
+# --- (j-n) calibration and validation ---------------------------------------------------------------
+@pytest.mark.parametrize("name", ["calibration_charoin2010", "calibration_frey2010", "calibration_xu2019",
+                                  "calibration_baselines"])
+def test_calibration_figures_hold_data_and_a_band_around_the_fit(gallery: Path, name: str) -> None:
+    t = table(gallery, name)
+    model, data = t[t.kind == "model"], t[t.kind == "data"]
+    assert len(data) > 0 and len(model) > 0
+    assert set(data.condition) == set(model.condition)
+    assert (model.lower <= model.value * (1 + 1e-9)).all() and (model.value <= model.upper * (1 + 1e-9)).all()
+
+
+def test_validation_figure_table_matches_the_report(gallery: Path) -> None:
+    t = table(gallery, "validation")
+    report = (ROOT / "docs" / "validation.md").read_text()
+    agree, miss = int((t.agrees == 1).sum()), int((t.agrees == 0).sum())
+    assert f"{agree} agree, {miss} miss" in report

@@ -46,16 +46,16 @@ def binder_names() -> list[str]:
 _CACHE: dict[str, tuple[Any, Any]] = {}
 
 
-def _compiled_and_steady(network: Network) -> tuple[Any, Any]:
-    """The compiled network and its steady state, cached by content hash (many runs share a network)."""
+def _compiled_and_steady(network: Network, parameters: Mapping[str, float] | None = None) -> tuple[Any, Any]:
+    """The compiled network and its steady state (at ``parameters``), cached (many runs share a network)."""
     from ..compiled import compile_network
     from ..errors import Il6simError
     from ..solve import steady_state
 
-    key = network.content_hash
+    key = network.content_hash + repr(sorted((parameters or {}).items()))
     if key not in _CACHE:
         cn = compile_network(network)
-        ss = steady_state(cn)
+        ss = steady_state(cn, parameters=dict(parameters) if parameters else None)
         if not ss.converged:
             raise Il6simError(f"model '{network.name}' has no steady state to start from (residual {ss.residual:.1e})")
         if len(_CACHE) > 64:
@@ -80,7 +80,8 @@ def simulate_run(run: Run, t_eval: np.ndarray | Sequence[float]) -> Result:
     """
     from ..solve import simulate
 
-    cn, ss = _compiled_and_steady(run.network)
+    disease = run.scenario is not None and run.scenario.start == "disease"
+    cn, ss = _compiled_and_steady(run.network, run.parameters if disease else None)
     return simulate(cn, np.asarray(t_eval, dtype=float), parameters=dict(run.parameters), protocol=run.protocol,
                     initial=ss, events_beyond_end="ignore", solver="jit", rtol=RTOL)
 

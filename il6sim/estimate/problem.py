@@ -568,7 +568,10 @@ def _check_symbols(problem: Problem, check_usage: bool = True) -> None:
         c.id for c in getattr(problem.network, "compartments", ())} | {"time", "t"}
     for e in problem.experiments:
         known_model |= set(e.cn.species_ids) | set(e.cn.parameter_ids) | set(e.cn.observable_ids)
+    measured = set(problem.measurements.observable)
     for oid, spec in problem.observables.items():
+        if not check_usage and oid not in measured:  # a prediction's sub-problem: only what it simulates
+            continue
         for f, col in ((spec.formula, "observableFormula"), (spec.noise, "noiseFormula")):
             for s in f.symbols:
                 if _PLACEHOLDER.match(s):

@@ -1,0 +1,287 @@
+"""The shipped model's calibration: the joint training problem and the values it sets.
+
+``models/calibration/joint/`` fits every training data set of ``models/calibration/`` at once
+(a PEtab problem with il6sim's extension). ``shipped.tsv`` beside it says which model, scenario or
+drug parameter each fitted value becomes in the shipped files; ``ensemble.tsv`` holds the best fit
+and, per shipped parameter, the two parameter sets at the ends of its 95 % interval (the
+calibration's uncertainty), written by ``il6sim calibrate --write``.
+
+>>> from il6sim.calibration import shipped_parameters
+>>> shipped_parameters()["ra_drive"].targets
+('baseline_inflammation',)
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import Il6simError
+from .shipped import models_dir
+
+__all__ = ["Calibration", "Laplace", "ShippedParameter", "calibrate", "laplace", "ensemble", "joint_problem_path", "overrides",
+           "reference_run", "shipped_parameters", "shipped_values"]
+
+JOINT = Path("calibration") / "joint"
+PROFILE_POINTS = 20     # per side of each profile
+PROFILE_RTOL = 1e-8     # integrator tolerance along the profiles (the fit itself uses 1e-10)
+
+
+def joint_problem_path() -> Path:
+    """The joint calibration problem's YAML file in the shipped models folder."""
+    return models_dir() / JOINT / "problem.yaml"
+
+
+@dataclass(frozen=True)
+class ShippedParameter:
+    """A fitted parameter of the joint problem and the run parameters it sets in the shipped files."""
+
+    id: str
+    targets: tuple[str, ...]   # network parameters of a run with scenario ra and both antibodies; () = none
+    file: str                  # the file that carries the value ('' when the value is not shipped)
+    note: str = ""
+
+
+def shipped_parameters() -> dict[str, ShippedParameter]:
+    """Read ``shipped.tsv``: fitted parameter -> the parameters it becomes in the shipped files."""
+    path = models_dir() / JOINT / "shipped.tsv"
+    out: dict[str, ShippedParameter] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            targets = tuple(t for t in row["targets"].split(";") if t and t != "-")
+            out[row["parameterId"]] = ShippedParameter(row["parameterId"], targets, row["file"].strip("-"),
+                                                       row.get("note", ""))
+    return out
+
+
+def reference_run(weight: str | float = 70.0) -> Any:
+    """A run with scenario ``ra`` and both calibrated antibodies: every shipped target is one of its parameters."""
+    from .regimen import build_run
+    from .shipped import load_network
+
+    groups = [{"drug": "tocilizumab", "dose": "1 mg", "route": "iv"},
+              {"drug": "sarilumab", "dose": "1 mg", "route": "sc"}]
+    return build_run(load_network(), scenario="ra", drug_groups=groups, weight=weight, duration_h=24.0)
+
+
+def shipped_values() -> dict[str, float]:
+    """The value each shipped fitted parameter has in the shipped files (model, ``ra`` scenario, drugs)."""
+    from .compiled import compile_network
+
+    run = reference_run()
+    cn = compile_network(run.network)
+    vector = cn.parameter_vector(run.parameters)
+    out = {}
+    for pid, sp in shipped_parameters().items():
+        if not sp.targets:
+            continue
+        values = {float(vector[cn.parameter_index[t]]) for t in sp.targets}
+        if len(values) != 1:
+            raise Il6simError(f"shipped.tsv: the targets of '{pid}' ({', '.join(sp.targets)}) have different values "
+                              "in the shipped files; they must be set together")
+        out[pid] = values.pop()
+    return out
+
+
+def overrides(values: Mapping[str, float]) -> dict[str, float]:
+    """Run parameters that put fitted ``values`` (joint-problem ids) into a shipped run."""
+    out: dict[str, float] = {}
+    for pid, sp in shipped_parameters().items():
+        if pid in values:
+            for t in sp.targets:
+                out[t] = float(values[pid])
+    return out
+
+
+def ensemble() -> list[dict[str, float]]:
+    """The calibration's parameter sets (``ensemble.tsv``): the best fit first, then the interval ends."""
+    path = models_dir() / JOINT / "ensemble.tsv"
+    if not path.is_file():
+        raise Il6simError(f"{path}: no ensemble; run `il6sim calibrate --write` to make it")
+    with open(path, newline="", encoding="utf-8") as f:
+        return [{k: float(v) for k, v in row.items() if k != "set"} for row in csv.DictReader(f, delimiter="\t")]
+
+
+LEVEL_95 = 1.959963984540054  # two-sided 95 % normal quantile
+
+
+@dataclass
+class Laplace:
+    """The linearised (Gauss-Newton) uncertainty of a fit on the parameters' scales.
+
+    ``sets`` are the best fit and, for each parameter in ``ids``, the two points at the ends of its
+    95 % Wald interval with the other parameters at their conditional optimum (the linearised
+    profile); ``drop`` is the log-likelihood lost at each of those points (1.92 if the likelihood
+    were exactly Gaussian on the parameters' scales).
+    """
+
+    ids: tuple[str, ...]
+    lower: dict[str, float]
+    upper: dict[str, float]
+    at_bound: dict[str, bool]
+    identifiable: dict[str, bool]
+    sets: list[dict[str, float]]
+    drop: dict[str, tuple[float, float]]
+
+
+def laplace(res: Any, names: Sequence[str]) -> Laplace:
+    """Wald intervals and linearised-profile parameter sets of ``names`` around the best fit ``res``."""
+    from .estimate.fit import FiniteDifferences
+    from .estimate.objective import Objective
+
+    problem = res.problem
+    free = list(problem.free_ids)
+    lb, ub = problem.bounds_on_scale()
+    z0 = np.asarray(res.best.z, dtype=float)
+    span = ub - lb
+    interior = [j for j in range(len(free)) if min(z0[j] - lb[j], ub[j] - z0[j]) > 1e-6 * span[j]]
+    fd = FiniteDifferences(Objective(problem), mode="central")
+    jac = fd.jacobian(z0)[:, interior]
+    cov_i = np.linalg.pinv(jac.T @ jac)
+    cov = np.zeros((len(free), len(free)))
+    cov[np.ix_(interior, interior)] = cov_i
+
+    def values(z: np.ndarray) -> dict[str, float]:
+        return dict(zip(problem.parameter_ids, map(float, problem.x_from_free_scaled(z)[0])))
+
+    best_llh = res.best_llh
+    sets = [values(z0)]
+    out_lo, out_hi, bound, ident, drop = {}, {}, {}, {}, {}
+    for name in names:
+        j = free.index(name)
+        spec = problem.parameters[int(problem.free[j])]
+        sd = float(np.sqrt(max(cov[j, j], 0.0)))
+        if j not in interior:   # at a bound: no interval from the curvature there
+            out_lo[name] = out_hi[name] = float(spec.from_scale(z0[j]))
+            bound[name], ident[name], drop[name] = True, False, (np.nan, np.nan)
+            continue
+        lo_z, hi_z = z0[j] - LEVEL_95 * sd, z0[j] + LEVEL_95 * sd
+        bound[name] = bool(lo_z <= lb[j] or hi_z >= ub[j])
+        ident[name] = not bound[name]
+        out_lo[name] = float(spec.from_scale(max(lo_z, lb[j])))
+        out_hi[name] = float(spec.from_scale(min(hi_z, ub[j])))
+        direction = cov[:, j] / sd if sd > 0 else np.zeros_like(z0)
+        drops = []
+        for sign in (-1.0, 1.0):
+            z = np.clip(z0 + sign * LEVEL_95 * direction, lb, ub)
+            v = values(z)
+            sets.append(v)
+            drops.append(best_llh - problem.log_likelihood(v))
+        drop[name] = (float(drops[0]), float(drops[1]))
+    return Laplace(tuple(names), out_lo, out_hi, bound, ident, sets, drop)
+
+
+@dataclass
+class Calibration:
+    """A fit of the joint problem with its uncertainty (linearised or profiles), set against the shipped values."""
+
+    fit: Any
+    profile: Any | None = None
+    laplace: Laplace | None = None
+
+    def table(self) -> Any:
+        """One row per shipped parameter: fitted, 95 % interval and how it was found, shipped value, file."""
+        import pandas as pd
+
+        best = self.fit.parameters
+        intervals: dict[str, dict[str, Any]] = {}
+        if self.profile is not None:
+            intervals = {r["parameter"]: {**r, "interval": "profile"} for r in self.profile.intervals().to_dict("records")}
+        elif self.laplace is not None:
+            lp = self.laplace
+            intervals = {n: {"lower_95": lp.lower[n], "upper_95": lp.upper[n], "identifiable": lp.identifiable[n],
+                             "interval": "at bound" if lp.at_bound[n] and lp.lower[n] == lp.upper[n] else "wald",
+                             "llh_drop_lower": lp.drop[n][0], "llh_drop_upper": lp.drop[n][1]} for n in lp.ids}
+        shipped = shipped_values()
+        rows = []
+        for pid, sp in shipped_parameters().items():
+            iv = intervals.get(pid, {})
+            rows.append({"parameter": pid, "fitted": best[pid], "lower_95": iv.get("lower_95", np.nan),
+                         "upper_95": iv.get("upper_95", np.nan), "identifiable": iv.get("identifiable", None),
+                         "interval": iv.get("interval", ""), "llh_drop_lower": iv.get("llh_drop_lower", np.nan),
+                         "llh_drop_upper": iv.get("llh_drop_upper", np.nan),
+                         "shipped": shipped.get(pid, np.nan), "file": sp.file or "(not shipped: " + sp.note + ")"})
+        return pd.DataFrame(rows)
+
+    def max_shipped_difference(self) -> float:
+        """Largest relative difference between a shipped value and its fitted value."""
+        t = self.table()
+        t = t[np.isfinite(t["shipped"])]
+        return float(np.max(np.abs(t["shipped"] / t["fitted"] - 1.0))) if len(t) else 0.0
+
+    def ensemble_rows(self) -> list[dict[str, float]]:
+        """Parameter sets (linear values by id): the best fit first, then the uncertainty's sets."""
+        problem = self.fit.problem
+        if self.profile is not None:
+            sets = self.profile.parameter_sets()
+            return [dict(zip(problem.parameter_ids, map(float, x))) for x in np.atleast_2d(sets)]
+        if self.laplace is not None:
+            return list(self.laplace.sets)
+        x = problem.x_from_free_scaled(self.fit.best.z)[0]
+        return [dict(zip(problem.parameter_ids, map(float, x)))]
+
+
+def calibrate(*, starts: int = 8, seed: int = 0, uncertainty: str = "laplace", threads: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Calibration:
+    """Fit the joint calibration problem from ``starts`` seeded points; then its uncertainty.
+
+    ``uncertainty``: ``"laplace"`` (default: Wald intervals and linearised-profile sets from one
+    Jacobian, seconds), ``"profile"`` (profile likelihoods, hours on 2 cores) or ``"none"``. Both
+    cover the parameters the shipped files carry; the others (noise, one data set's patients) are
+    re-optimised (profiles) or follow their conditional optimum (laplace).
+    """
+    from .estimate import fit, load_problem
+
+    if uncertainty not in ("laplace", "profile", "none"):
+        raise Il6simError(f"uncertainty must be laplace, profile or none, got {uncertainty!r}")
+    problem = load_problem(joint_problem_path())
+    res = fit(problem, starts, seed, threads=threads, progress=progress)
+    names = [p for p, sp in shipped_parameters().items() if sp.targets]
+    if uncertainty == "profile":
+        prof = res.profile(parameters=names, threads=threads, max_points=PROFILE_POINTS, rtol=PROFILE_RTOL)
+        return Calibration(res, profile=prof)
+    if uncertainty == "laplace":
+        return Calibration(res, laplace=laplace(res, names))
+    return Calibration(res)
+
+
+# Target peaks of serum free IL-6 (pg/ml) of the infection scenarios: models/scenarios/README.md
+SCENARIO_TARGETS = {"covid_moderate": 13.6, "covid_severe": 36.7, "ards": 460.0, "sepsis": 983.6, "crs": 3110.5}
+
+
+def scenario_drive_factor(name: str, target_pg_ml: float | None = None, *, step_h: float = 0.25) -> float:
+    """Common factor on a scenario's infusion rates that puts the peak of free serum IL-6 at its target.
+
+    The scenario's shape (timing, ratios between its infusions) is kept; only the scale is solved
+    (scipy ``brentq`` on the log of the factor). Used to re-derive the shipped rates whenever the
+    model changes IL-6 disposition (``models/scenarios/README.md``).
+    """
+    from dataclasses import replace
+
+    from scipy.optimize import brentq
+
+    from .protocol import Infusion, Protocol
+    from .regimen import build_run
+    from .shipped import load_network
+    from .solve import simulate, steady_state
+
+    target = SCENARIO_TARGETS[name] if target_pg_ml is None else target_pg_ml
+    run = build_run(load_network(), scenario=name)
+    ss = steady_state(run.network, parameters=None)
+    t = np.arange(0.0, run.duration_h + step_h / 2, step_h)
+
+    def peak(log_factor: float) -> float:
+        f = float(np.exp(log_factor))
+        events = tuple(replace(e, rate_nM_per_h=e.rate_nM_per_h * f) if isinstance(e, Infusion) else e
+                       for e in run.protocol.events)
+        res = simulate(run.network, t, parameters=dict(run.parameters), protocol=Protocol(events), initial=ss,
+                       rtol=1e-9)
+        return float(np.max(res["il6_free_pg_ml"]))
+
+    g = lambda z: np.log(peak(z) / target)  # noqa: E731
+    return float(np.exp(brentq(g, -5.0, 5.0, xtol=1e-10)))
