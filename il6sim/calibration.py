@@ -88,10 +88,17 @@ def shipped_values() -> dict[str, float]:
     return out
 
 
-def overrides(values: Mapping[str, float]) -> dict[str, float]:
-    """Run parameters that put fitted ``values`` (joint-problem ids) into a shipped run."""
+def overrides(values: Mapping[str, float], scenario: str | None = None) -> dict[str, float]:
+    """Run parameters that put fitted ``values`` (joint-problem ids) into a shipped run of ``scenario``.
+
+    Values the shipped files keep in a scenario file (``models/scenarios/ra.toml``) apply only to
+    runs of that scenario.
+    """
     out: dict[str, float] = {}
     for pid, sp in shipped_parameters().items():
+        home = Path(sp.file)
+        if home.parent.name == "scenarios" and home.stem != scenario:
+            continue
         if pid in values:
             for t in sp.targets:
                 out[t] = float(values[pid])

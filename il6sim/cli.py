@@ -16,7 +16,7 @@ from typing import NoReturn
 import numpy as np
 
 from .errors import Il6simError, SolverError, UnitError, UnknownNameError, suggest
-from .fileio import check_writable
+from .fileio import atomic_write, check_writable
 from .progress import ProgressBar
 
 EXIT_USAGE = 2
@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", default=None, help="duration (default: the scenario's)")
     p.add_argument("--out", default="compare", help="output prefix: writes PREFIX.csv and PREFIX.png (default: compare)")
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    p.add_argument("--bands", action="store_true",
+                   help="also PREFIX_bands.csv (drug, observable, time_h, p05, p50, p95) over the calibration's "
+                        "parameter sets and unmeasured drug constants, drawn as bands in the figure")
 
     p = sub.add_parser("steady-state", help="print a model's steady state")
     _add_model_options(p)
@@ -292,13 +295,22 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     network = _network(args)
     table = compare_drugs(network, scenario=args.scenario, drugs=args.drugs, at=args.at, weight=args.weight,
                           days=args.days, command=args.command_line)
+    bands = None
+    if args.bands:
+        from .bands import compare_bands
+
+        bands = compare_bands(network, scenario=args.scenario, drugs=args.drugs, at=args.at, weight=args.weight,
+                              days=args.days)
     fig = None
     if not args.no_figure:
         from .compare import timecourse_table
         from .figures.compare import compare_figure
 
-        fig = compare_figure(timecourse_table(table), dosing_h=table.dosing_h, scenario=table.scenario)
+        fig = compare_figure(timecourse_table(table), dosing_h=table.dosing_h, scenario=table.scenario, bands=bands)
     written = write_compare(table, prefix, figure=fig)
+    if bands is not None:
+        atomic_write(prefix + "_bands.csv", bands.to_csv(index=False, float_format="%.10g").encode())
+        written.append(prefix + "_bands.csv")
     print(table.format())
     print("wrote " + ", ".join(written), file=sys.stderr)
     return 0
@@ -327,7 +339,6 @@ def _cmd_steady(args: argparse.Namespace) -> int:
 
 
 def _cmd_model_card(args: argparse.Namespace) -> int:
-    from .fileio import atomic_write
     from .modelcard import model_card
     from .shipped import load_network
 
@@ -410,7 +421,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
-    from .fileio import atomic_write
     from .sensitivity import check_n_base, sobol_sensitivity
     from .sweeps import load_sweep_spec
 

@@ -303,7 +303,7 @@ def predict_all(observations: Sequence[Observation] | None = None,
     for o in obs:
         pred = Prediction(o)
         for s in sets:
-            v, how = _predict_one(o, sim, overrides(s), by_id)
+            v, how = _predict_one(o, sim, overrides(s, scenario="ra"), by_id)
             pred.reason = how
             if not math.isfinite(v):
                 break

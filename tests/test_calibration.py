@@ -93,9 +93,12 @@ def test_the_ensemble_starts_with_the_shipped_fit() -> None:
 def test_overrides_reach_the_run_parameters() -> None:
     run = reference_run()
     names = {q.id for q in run.network.parameters}
-    over = overrides({"tcz_koff": 1.0, "ra_drive": 3.0})
+    over = overrides({"tcz_koff": 1.0, "ra_drive": 3.0}, scenario="ra")
     assert over == {"tcz_koff_0": 1.0, "tcz_koff_1": 1.0, "baseline_inflammation": 3.0}
     assert set(over) <= names
+    # the RA scenario's values stay out of other scenarios' runs
+    assert overrides({"tcz_koff": 1.0, "ra_drive": 3.0}, scenario="covid_severe") == {"tcz_koff_0": 1.0,
+                                                                                      "tcz_koff_1": 1.0}
 
 
 @pytest.mark.slow

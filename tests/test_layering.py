@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "compiled": 4, "solve": 4, "batch": 4, "sbml_program": 4, "sbml_native": 4, "sbml_simulate": 4,
     "regimen": 5,
     "compare": 6, "sweeps": 6, "sensitivity": 6, "analysis": 6, "estimate": 6, "petab": 6, "calibration": 6,
+    "bands": 6,
     "validation": 6,
     "figures": 7,
     "gallery": 8, "cli": 8, "cli_estimate": 8, "progress": 8, "__init__": 8, "__main__": 8,

@@ -27,7 +27,7 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sweeps": ("Sweeps and sensitivity", ("il6sim.sweeps", "il6sim.sensitivity")),
     "sbml": ("SBML", ("il6sim.sbml", "il6sim.sbml_model", "il6sim.sbml_simulate", "il6sim.sbml_native")),
     "estimation": ("Estimation (PEtab)", ("il6sim.estimate", "il6sim.petab", "il6sim.calibration",
-                                          "il6sim.validation")),
+                                          "il6sim.validation", "il6sim.bands")),
     "figures": ("Figures", ("il6sim.figures", "il6sim.gallery", "il6sim.analysis")),
     "errors": ("Units and errors", ("il6sim.units", "il6sim.errors")),
 }
@@ -43,7 +43,7 @@ MODULE_SECTIONS: dict[str, tuple[str, ...]] = {
     "estimation": ("il6sim.estimate.problem", "il6sim.estimate.objective",
                    "il6sim.estimate.fit", "il6sim.estimate.profile", "il6sim.expr",
                    "il6sim.estimate.tables", "il6sim.estimate.export", "il6sim.calibration",
-                   "il6sim.validation"),
+                   "il6sim.validation", "il6sim.bands"),
     "figures": ("il6sim.figures",),
     "errors": ("il6sim.units",),
 }

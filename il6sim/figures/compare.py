@@ -29,11 +29,12 @@ PANELS = (
 )
 
 
-def compare_figure(timecourses: Any, *, dosing_h: float, scenario: str = "") -> Figure:
+def compare_figure(timecourses: Any, *, dosing_h: float, scenario: str = "", bands: Any = None) -> Figure:
     """A grid of time courses, one line per run (untreated first); the drug is given at the dashed line.
 
     ``timecourses``: a pandas DataFrame with ``drug``, ``time_h`` and the columns of ``PANELS``
-    (missing columns or all-NaN series are left out of their panel).
+    (missing columns or all-NaN series are left out of their panel). ``bands`` (optional): a table
+    ``drug, observable, time_h, p05, p95`` (:func:`il6sim.bands.compare_bands`) shaded behind each line.
     """
     use_agg()
     apply_style()
@@ -48,6 +49,12 @@ def compare_figure(timecourses: Any, *, dosing_h: float, scenario: str = "") -> 
             if col not in part or not np.isfinite(part[col].to_numpy(dtype=float)).any():
                 continue
             y = part[col].to_numpy(dtype=float)
+            if bands is not None:
+                b = bands[(bands["drug"] == name) & (bands["observable"] == col)]
+                if len(b):
+                    lo, hi = b["p05"].to_numpy(dtype=float), b["p95"].to_numpy(dtype=float)
+                    ax.fill_between(b["time_h"].to_numpy(dtype=float) / 24, np.where(lo > 0, lo, np.nan) if log else lo,
+                                    hi, color=OKABE_ITO[i % len(OKABE_ITO)], alpha=0.18, lw=0)
             ax.plot(part["time_h"].to_numpy(dtype=float) / 24, np.where(y > 0, y, np.nan) if log else y,
                     color=OKABE_ITO[i % len(OKABE_ITO)], linestyle=styles[(i // len(OKABE_ITO)) % len(styles)],
                     lw=1.8 if i == 0 else 1.4, label=name)

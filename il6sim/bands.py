@@ -1,0 +1,125 @@
+"""Uncertainty bands: results over the calibration's parameter sets and the ranges of unmeasured drug constants.
+
+Two sources of parameter sets, both data files:
+
+* the calibration (``models/calibration/joint/ensemble.tsv``, :func:`il6sim.calibration.ensemble`):
+  the best fit and the ends of each shipped parameter's 95 % interval;
+* ``models/calibration/unmeasured.tsv``: drug constants with no measurement at all (olamkicept's
+  affinity and clearance), each with a low and a high plausible value and the reason for them.
+  Each end enters one at a time, at the best fit, for runs that contain that drug.
+
+:func:`compare_bands` runs :func:`il6sim.compare.compare_drugs`' runs under every set and reports
+``drug, observable, time_h, p05, p50, p95`` (percentiles over the sets).
+
+>>> [r.parameter for r in unmeasured_ranges() if r.drug == "olamkicept"][:1]
+['olam_koff_0']
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import Il6simError
+from .network import Network
+from .shipped import models_dir
+
+__all__ = ["UnmeasuredRange", "band_sets_for", "compare_bands", "unmeasured_ranges"]
+
+UNMEASURED = Path("calibration") / "unmeasured.tsv"
+OBSERVABLES = ("il6_free_pg_ml", "il6_total_pg_ml", "sil6r_total_ng_ml", "crp_mg_l", "classic_signal",
+               "trans_signal", "trans_presentation_signal", "drug_total_ug_ml", "mil6r_occupancy", "sil6r_occupancy")
+
+
+@dataclass(frozen=True)
+class UnmeasuredRange:
+    """A drug constant with no measurement: its run parameter, plausible low and high (core units), why."""
+
+    drug: str
+    parameter: str
+    low: float
+    high: float
+    source: str
+
+
+def unmeasured_ranges(path: str | Path | None = None) -> list[UnmeasuredRange]:
+    """Read ``unmeasured.tsv``."""
+    p = Path(path) if path else models_dir() / UNMEASURED
+    with open(p, newline="", encoding="utf-8") as f:
+        return [UnmeasuredRange(r["drug"], r["parameter"], float(r["low"]), float(r["high"]), r["source"])
+                for r in csv.DictReader(f, delimiter="\t")]
+
+
+def band_sets_for(drugs: Sequence[str], scenario: str | None = None) -> list[tuple[dict[str, float], str]]:
+    """``(run-parameter overrides, parameter it varies or "")``: calibration sets, then unmeasured ends of ``drugs``."""
+    from .calibration import ensemble, overrides
+    from .validation import band_sets
+
+    calibrated = [overrides(s, scenario) for s in band_sets(ensemble())]
+    out = [(c, "") for c in calibrated]
+    for r in unmeasured_ranges():
+        if r.drug in drugs:
+            for value in (r.low, r.high):
+                out.append(({**calibrated[0], r.parameter: value}, r.parameter))
+    return out
+
+
+def _split(network: Network, over: Mapping[str, float]) -> tuple[Network, dict[str, float]]:
+    """Model parameters go into the network (so a healthy start sees them); the rest stay run parameters."""
+    names = {p.id for p in network.parameters}
+    model = {k: v for k, v in over.items() if k in names}
+    return (network.with_parameters(model) if model else network), {k: v for k, v in over.items() if k not in names}
+
+
+def compare_bands(network: Network, *, scenario: str = "covid_severe", drugs: str | Sequence[str] = "all",
+                  at: str | float | None = None, weight: str | float = "70kg", days: str | float | None = None,
+                  step_h: float = 1.0) -> Any:
+    """``drug, observable, time_h, p05, p50, p95`` over the parameter sets of :func:`band_sets_for`.
+
+    The runs are those of :func:`il6sim.compare.compare_drugs` (untreated and each drug at its
+    standard dose); a set that names a parameter a run does not have leaves that run as it is.
+    """
+    import pandas as pd
+
+    from .compare import _default_drugs
+    from .readouts import output_grid
+    from .regimen import build_run
+    from .units import parse_time
+
+    names = _default_drugs() if drugs == "all" else (
+        [d.strip() for d in drugs.split(",") if d.strip()] if isinstance(drugs, str) else list(drugs))
+    base = build_run(network, scenario=scenario, weight=weight,
+                     duration_h=None if days is None else parse_time(days, "d"))
+    t_dose = parse_time(at, "d") if at is not None else (base.scenario.admission_h if base.scenario else 0.0)
+    t_eval = output_grid(base.duration_h, step_h, dose_times=[t_dose])
+    labels = ["untreated", *names]
+    curves: dict[tuple[str, str], list[np.ndarray]] = {}
+    scenario_name = base.scenario.name if base.scenario else None
+    for over, varies in band_sets_for([*names], scenario_name):
+        net, rest = _split(network, over)
+        for label in labels:
+            groups = [] if label == "untreated" else [{"drug": label, "at": t_dose}]
+            run = build_run(net, scenario=scenario, weight=weight, duration_h=base.duration_h, drug_groups=groups)
+            have = {p.id for p in run.network.parameters}
+            if varies and varies not in have:  # an unmeasured constant of another drug: not this run's set
+                continue
+            extra = {k: v for k, v in rest.items() if k in have}
+            res = replace(run, parameters={**dict(run.parameters), **extra}).simulate(t_eval)
+            key = run.drugs[0].name if run.drugs else "untreated"
+            for o in OBSERVABLES:
+                if o in res.observable_ids:
+                    curves.setdefault((key, o), []).append(np.asarray(res[o], dtype=float))
+    rows = []
+    for (label, o), ys in curves.items():
+        y = np.vstack(ys)
+        p05, p50, p95 = np.percentile(y, [5, 50, 95], axis=0)
+        rows.append(pd.DataFrame({"drug": label, "observable": o, "time_h": t_eval, "p05": p05, "p50": p50,
+                                  "p95": p95, "n_sets": y.shape[0]}))
+    if not rows:
+        raise Il6simError("no band could be computed (no run produced the reported observables)")
+    return pd.concat(rows, ignore_index=True)

@@ -1,0 +1,75 @@
+"""Uncertainty bands: calibration sets and unmeasured drug constants (il6sim.bands, compare --bands)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import il6sim
+from il6sim.bands import _split, band_sets_for, unmeasured_ranges
+from il6sim.cli import main
+from il6sim.regimen import build_run
+
+T = np.arange(0.0, 28 * 24.0 + 1.0, 1.0)
+
+
+def test_unmeasured_ranges_bracket_the_drug_files_values() -> None:
+    ranges = unmeasured_ranges()
+    assert {r.drug for r in ranges} >= {"olamkicept"}
+    for r in ranges:
+        run = build_run(il6sim.load_model("il6"), drug_groups=[{"drug": r.drug}])
+        value = {p.id: p.value for p in run.network.parameters}[r.parameter]
+        assert r.low < value < r.high, (r.parameter, r.low, value, r.high)
+        assert r.source.startswith("assumed range")
+
+
+def _inhibition(over: dict[str, float]) -> dict[str, float]:
+    net, rest = _split(il6sim.load_model("il6"), over)
+    out = []
+    for groups in ([], [{"drug": "olamkicept", "at": 168.0}]):
+        run = build_run(net, scenario="covid_severe", drug_groups=groups)
+        have = {p.id for p in run.network.parameters}
+        run = replace(run, parameters={**dict(run.parameters), **{k: v for k, v in rest.items() if k in have}})
+        out.append(run.simulate(T))
+    after = T >= 168.0
+    return {o: 1 - np.trapezoid(out[1][o][after], T[after]) / np.trapezoid(out[0][o][after], T[after])
+            for o in ("trans_signal", "classic_signal")}
+
+
+def test_olamkicept_is_selective_across_its_plausible_range() -> None:
+    """Olamkicept 600 mg IV at admission in severe COVID-19, over the calibration's sets and the
+    plausible ranges of its unmeasured affinity and clearance: trans-signalling falls by more than
+    half and by at least 40 points more than classic signalling in every set.
+
+    The band (measured): trans-signalling -56 % (KD 1 nM) to -92 % (KD 5 pM); classic +6 % to -34 %
+    (the tight end also pulls IL-6 off membrane IL-6R). The >= 80 % of issue 4 holds at the
+    assumed KD (83 %, tests/test_drug_mechanisms.py) but not across the range.
+    """
+    sets = band_sets_for(["olamkicept"], "covid_severe")
+    assert sum(1 for _, v in sets if v) == 2 * len([r for r in unmeasured_ranges() if r.drug == "olamkicept"])
+    results = [_inhibition(over) for over, _ in sets]
+    trans = np.array([r["trans_signal"] for r in results])
+    classic = np.array([r["classic_signal"] for r in results])
+    assert (trans > 0.5).all(), trans
+    assert (trans - classic >= 0.4).all(), (trans, classic)
+    assert trans.max() - trans.min() > 0.2  # the unmeasured affinity matters: a band, not a point
+
+
+def test_compare_bands_writes_the_percentiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--drugs", "tocilizumab,olamkicept", "--days", "14d", "--bands", "--out", "c"]) == 0
+    b = pd.read_csv(tmp_path / "c_bands.csv")
+    assert list(b.columns[:6]) == ["drug", "observable", "time_h", "p05", "p50", "p95"]
+    assert set(b.drug) == {"untreated", "tocilizumab", "olamkicept"}
+    assert (b.p05 <= b.p50 + 1e-12).all() and (b.p50 <= b.p95 + 1e-12).all()
+    n = b.groupby("drug")["n_sets"].first()
+    assert n["olamkicept"] == n["untreated"] + 4  # its two unmeasured constants, each at both ends
+    # the healthy start's free IL-6 lies inside its band, and the band has width (calibration uncertainty)
+    start = b[(b.drug == "untreated") & (b.observable == "il6_free_pg_ml") & (b.time_h == 0)].iloc[0]
+    healthy = il6sim.steady_state(il6sim.load_model("il6"))["il6_free_pg_ml"]
+    assert start.p05 < healthy < start.p95
+    assert (tmp_path / "c.png").stat().st_size > 1000
