@@ -9,7 +9,8 @@ Two sources of parameter sets, both data files:
   Each end enters one at a time, at the best fit, for runs that contain that drug.
 
 :func:`compare_bands` runs :func:`il6sim.compare.compare_drugs`' runs under every set and reports
-``drug, observable, time_h, p05, p50, p95`` (percentiles over the sets).
+``drug, observable, time_h, p05, p50, p95`` (percentiles over the sets); :func:`run_bands` does the
+same for one run (``il6sim simulate --bands FILE``).
 
 >>> [r.parameter for r in unmeasured_ranges() if r.drug == "olamkicept"][:1]
 ['olam_koff_0']
@@ -29,7 +30,7 @@ from .errors import Il6simError
 from .network import Network
 from .shipped import models_dir
 
-__all__ = ["UnmeasuredRange", "band_sets_for", "compare_bands", "unmeasured_ranges"]
+__all__ = ["UnmeasuredRange", "band_sets_for", "compare_bands", "run_bands", "unmeasured_ranges"]
 
 UNMEASURED = Path("calibration") / "unmeasured.tsv"
 OBSERVABLES = ("il6_free_pg_ml", "il6_total_pg_ml", "sil6r_total_ng_ml", "crp_mg_l", "classic_signal",
@@ -123,3 +124,51 @@ def compare_bands(network: Network, *, scenario: str = "covid_severe", drugs: st
     if not rows:
         raise Il6simError("no band could be computed (no run produced the reported observables)")
     return pd.concat(rows, ignore_index=True)
+
+
+def _percentiles(ys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    y = np.vstack(ys)
+    p05, p50, p95 = np.percentile(y, [5, 50, 95], axis=0)
+    return p05, p50, p95, y.shape[0]
+
+
+def run_bands(network: Network, t_eval: Sequence[float] | np.ndarray, *, scenario: str | None = None,
+              drug_groups: Sequence[Mapping[str, Any]] = (), regimen: str | None = None,
+              weight: str | float = "70kg", duration_h: float | None = None,
+              observables: Sequence[str] | None = None) -> Any:
+    """``observable, time_h, p05, p50, p95, n_sets`` of one run (as ``build_run`` makes it) over the band's sets.
+
+    ``network`` must be the shipped model (or one with its parameter names): the calibration's
+    values are set by name.
+    """
+    import pandas as pd
+
+    from .regimen import build_run
+
+    t = np.asarray(t_eval, dtype=float)
+    kw: dict[str, Any] = {"scenario": scenario, "drug_groups": list(drug_groups), "regimen": regimen,
+                          "weight": weight, "duration_h": duration_h}
+    from .calibration import shipped_parameters
+
+    probe = build_run(network, **kw)
+    model_targets = [t for sp in shipped_parameters().values() if sp.file.endswith("il6.toml") for t in sp.targets]
+    missing = [t for t in model_targets if t not in {p.id for p in network.parameters}]
+    if missing:
+        raise Il6simError(f"bands need the shipped model's parameters; this model lacks {', '.join(missing[:3])}")
+    names = [d.name for d in probe.drugs]
+    curves: dict[str, list[np.ndarray]] = {}
+    for over, varies in band_sets_for(names, probe.scenario.name if probe.scenario else None):
+        net, rest = _split(network, over)
+        run = build_run(net, **kw)
+        have = {p.id for p in run.network.parameters}
+        if varies and varies not in have:
+            continue
+        res = replace(run, parameters={**dict(run.parameters), **{k: v for k, v in rest.items() if k in have}}
+                      ).simulate(t)
+        for o in observables or res.observable_ids:
+            curves.setdefault(o, []).append(np.asarray(res[o], dtype=float))
+    frames = []
+    for o, ys in curves.items():
+        p05, p50, p95, n = _percentiles(ys)
+        frames.append(pd.DataFrame({"observable": o, "time_h": t, "p05": p05, "p50": p50, "p95": p95, "n_sets": n}))
+    return pd.concat(frames, ignore_index=True)

@@ -73,3 +73,29 @@ def test_compare_bands_writes_the_percentiles(tmp_path: Path, monkeypatch: pytes
     healthy = il6sim.steady_state(il6sim.load_model("il6"))["il6_free_pg_ml"]
     assert start.p05 < healthy < start.p95
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_simulate_bands_cli(tmp_path: Path) -> None:
+    out, bands = tmp_path / "s.csv", tmp_path / "b.csv"
+    assert main(["simulate", "--scenario", "ra", "--drug", "sarilumab", "--dose", "150mg", "--route", "sc",
+                 "--every", "14d", "--count", "2", "--days", "28d", "--step", "1d", "--out", str(out),
+                 "--bands", str(bands)]) == 0
+    b = pd.read_csv(bands)
+    sim = pd.read_csv(out)
+    assert set(b.observable) >= {"sil6r_occupancy", "drug_total_ug_ml", "crp_mg_l"}
+    assert (b.n_sets == 15).all()  # sarilumab has no unmeasured constant: the calibration's sets only
+    drug = b[b.observable == "drug_total_ug_ml"].set_index("time_h")
+    # the shipped run sits inside its band
+    shipped = sim.set_index(sim.columns[0])["drug_total_ug_ml"]
+    inside = (drug.p05 <= shipped.to_numpy() * (1 + 1e-6) + 1e-12) & (shipped.to_numpy() <= drug.p95 * (1 + 1e-6) + 1e-12)
+    assert inside.mean() > 0.9
+
+
+def test_bands_refuse_a_model_without_the_calibrated_parameters(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "m.toml"
+    model.write_text((Path(__file__).resolve().parent.parent / "models" / "examples" / "binding.toml").read_text())
+    assert main(["simulate", "--model", str(model), "--days", "1d", "--out", str(tmp_path / "o.csv"),
+                 "--bands", str(tmp_path / "b.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "bands need the shipped model's parameters" in err and err.count("\n") == 1
+    assert not (tmp_path / "b.csv").exists()
