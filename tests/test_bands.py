@@ -11,8 +11,10 @@ import pytest
 
 import il6sim
 from il6sim.bands import _split, band_sets_for, unmeasured_ranges
+from il6sim.calibration import ensemble
 from il6sim.cli import main
 from il6sim.regimen import build_run
+from il6sim.validation import band_sets
 
 T = np.arange(0.0, 28 * 24.0 + 1.0, 1.0)
 
@@ -99,3 +101,23 @@ def test_bands_refuse_a_model_without_the_calibrated_parameters(tmp_path: Path, 
     err = capsys.readouterr().err
     assert "bands need the shipped model's parameters" in err and err.count("\n") == 1
     assert not (tmp_path / "b.csv").exists()
+
+
+def test_a_sweep_factor_runs_the_calibrations_parameter_sets() -> None:
+    spec = {"sweep": {"model": "il6", "scenario": "ra", "days": "28 d", "step": "1 d",
+                      "observables": ["drug_total_ug_ml", "sil6r_occupancy"], "metrics": ["ctrough[last]", "auc"]},
+            "drugs": [{"drug": "sarilumab", "dose": "150 mg", "route": "sc", "every": "14 d", "count": 2}]}
+    plain = il6sim.sweep(spec)
+    banded = il6sim.sweep({**spec, "factors": [{"calibration": "ensemble"}]})
+    labels = list(banded.labels["calibration"])
+    assert labels[0] == "best" and len(labels) == len(band_sets(ensemble()))
+    auc = banded.metric("auc:drug_total_ug_ml")
+    # the best set is the shipped model; the others move the exposure
+    assert auc[0] == pytest.approx(plain.metric("auc:drug_total_ug_ml")[0], rel=1e-3)
+    assert auc.max() / auc.min() > 1.05
+
+
+def test_a_calibration_factor_other_than_the_ensemble_is_refused() -> None:
+    with pytest.raises(il6sim.Il6simError, match=r"factors.*calibration.*\"ensemble\""):
+        il6sim.sweep({"sweep": {"model": "il6", "days": "1 d", "observables": ["crp_mg_l"]},
+                      "factors": [{"calibration": "profiles"}]})

@@ -28,7 +28,7 @@ __all__ = ["DOSE_KINDS", "DRUG_KEYS", "LEVEL_KINDS", "QMC_SAMPLERS", "SAMPLERS",
 SAMPLERS = ("lhs", "sobol", "halton", "uniform", "loguniform", "normal", "lognormal")
 QMC_SAMPLERS = ("lhs", "sobol", "halton")
 DOSE_KINDS = ("dose", "route", "at", "every", "count", "infusion")
-LEVEL_KINDS = ("drug", *DOSE_KINDS, "scenario", "genotype")
+LEVEL_KINDS = ("drug", *DOSE_KINDS, "scenario", "genotype", "calibration")
 _KINDS = ("parameter", "weight", *LEVEL_KINDS)
 _FACTOR_KEYS = ("parameter", "grid", "sampler", "low", "high", "scale", "mean", "sd", "median", "sigma", "name",
                 "weight", *LEVEL_KINDS, "note", "source")
@@ -112,6 +112,21 @@ def _parse_levels(src: TomlSource, i: int, f: dict[str, Any], kind: str, network
     if extra:
         raise src.error(where, extra[0], f"a '{kind}' factor takes a list of levels only (got '{extra[0]}')")
     probs: tuple[float, ...] = ()
+    if kind == "calibration":
+        # the calibration's parameter sets (il6sim.calibration.ensemble), as levels
+        if raw != "ensemble":
+            raise src.error(where, kind, f"the only calibration is \"ensemble\" (the parameter sets of "
+                                         f"models/calibration/joint/ensemble.tsv), got {raw!r}")
+        from ..calibration import ensemble
+        from ..validation import band_sets
+
+        try:
+            sets = band_sets(ensemble())
+        except Il6simError as exc:
+            raise src.error(where, kind, str(exc)) from None
+        set_labels = ("best", *(f"set{k}" for k in range(1, len(sets))))
+        return Factor("calibration", grid=tuple(float(k) for k in range(len(sets))), kind=kind,
+                      levels=tuple(sets), labels=set_labels)
     if kind == "genotype":
         if isinstance(raw, list):
             if not raw or not all(isinstance(v, str) and "=" in v for v in raw):

@@ -284,10 +284,13 @@ def setting_run(network: Network, factors: Sequence[Factor], groups: Sequence[Ma
     from ..regimen import build_run
 
     net, grp, sc = network, [dict(g) for g in groups], scenario
+    calibrated: Mapping[str, float] | None = None
     for fi, f in enumerate(factors):
         if f.is_level:
             lv = f.levels[levels.get(fi, 0)]
-            if f.kind == "genotype":
+            if f.kind == "calibration":
+                calibrated = lv
+            elif f.kind == "genotype":
                 net = net.with_genotype(f.parameter, lv)
             elif f.kind == "drug":
                 grp = [{k: v for k, v in g.items() if k != "label"} for g in lv]
@@ -297,8 +300,23 @@ def setting_run(network: Network, factors: Sequence[Factor], groups: Sequence[Ma
         if f.kind in DOSE_KINDS:
             for g in grp:
                 g[f.kind] = f.levels[levels.get(fi, 0)]
-    return build_run(net, scenario=sc, drug_groups=grp, weight=weight if weight_kg is None else weight_kg,
-                     duration_h=duration_h)
+    if calibrated is None:
+        return build_run(net, scenario=sc, drug_groups=grp, weight=weight if weight_kg is None else weight_kg,
+                         duration_h=duration_h)
+    # one of the calibration's parameter sets: model values into the network (the steady state sees
+    # them), the scenario's and drugs' values into the run's parameters
+    from dataclasses import replace
+
+    from ..bands import _split
+    from ..calibration import overrides
+    from ..scenario import load_scenario
+
+    sc_name = load_scenario(sc, net).name if sc else None
+    net, rest = _split(net, overrides(calibrated, sc_name))
+    run = build_run(net, scenario=sc, drug_groups=grp, weight=weight if weight_kg is None else weight_kg,
+                    duration_h=duration_h)
+    have = {p.id for p in run.network.parameters}
+    return replace(run, parameters={**dict(run.parameters), **{k: v for k, v in rest.items() if k in have}})
 
 
 def _check_settings(src: TomlSource, network: Network, factors: Sequence[Factor], groups: Sequence[Mapping[str, Any]],
