@@ -30,7 +30,8 @@ from .errors import Il6simError
 from .network import Network
 from .shipped import models_dir
 
-__all__ = ["UnmeasuredRange", "band_sets_for", "compare_bands", "run_bands", "unmeasured_ranges"]
+__all__ = ["UnmeasuredRange", "band_sets_for", "compare_bands", "run_bands", "split_overrides",
+           "unmeasured_ranges"]
 
 UNMEASURED = Path("calibration") / "unmeasured.tsv"
 OBSERVABLES = ("il6_free_pg_ml", "il6_total_pg_ml", "sil6r_total_ng_ml", "crp_mg_l", "classic_signal",
@@ -70,8 +71,14 @@ def band_sets_for(drugs: Sequence[str], scenario: str | None = None) -> list[tup
     return out
 
 
-def _split(network: Network, over: Mapping[str, float]) -> tuple[Network, dict[str, float]]:
-    """Model parameters go into the network (so a healthy start sees them); the rest stay run parameters."""
+def split_overrides(network: Network, over: Mapping[str, float]) -> tuple[Network, dict[str, float]]:
+    """Model parameters of ``over`` go into the network (so a healthy start sees them); return it and the rest.
+
+    >>> from il6sim.shipped import load_network
+    >>> net, rest = split_overrides(load_network(), {"k_il6_basal": 0.002, "tcz_koff_0": 9.0})
+    >>> net.get_parameter("k_il6_basal").value, rest
+    (0.002, {'tcz_koff_0': 9.0})
+    """
     names = {p.id for p in network.parameters}
     model = {k: v for k, v in over.items() if k in names}
     return (network.with_parameters(model) if model else network), {k: v for k, v in over.items() if k not in names}
@@ -83,7 +90,7 @@ def compare_bands(network: Network, *, scenario: str = "covid_severe", drugs: st
     """``drug, observable, time_h, p05, p50, p95`` over the parameter sets of :func:`band_sets_for`.
 
     The runs are those of :func:`il6sim.compare.compare_drugs` (untreated and each drug at its
-    standard dose); a set that names a parameter a run does not have leaves that run as it is.
+    standard dose); a set that varies another drug's unmeasured constant is not used for this run.
     """
     import pandas as pd
 
@@ -102,7 +109,7 @@ def compare_bands(network: Network, *, scenario: str = "covid_severe", drugs: st
     curves: dict[tuple[str, str], list[np.ndarray]] = {}
     scenario_name = base.scenario.name if base.scenario else None
     for over, varies in band_sets_for([*names], scenario_name):
-        net, rest = _split(network, over)
+        net, rest = split_overrides(network, over)
         for label in labels:
             groups = [] if label == "untreated" else [{"drug": label, "at": t_dose}]
             run = build_run(net, scenario=scenario, weight=weight, duration_h=base.duration_h, drug_groups=groups)
@@ -117,10 +124,9 @@ def compare_bands(network: Network, *, scenario: str = "covid_severe", drugs: st
                     curves.setdefault((key, o), []).append(np.asarray(res[o], dtype=float))
     rows = []
     for (label, o), ys in curves.items():
-        y = np.vstack(ys)
-        p05, p50, p95 = np.percentile(y, [5, 50, 95], axis=0)
+        p05, p50, p95, n = _percentiles(ys)
         rows.append(pd.DataFrame({"drug": label, "observable": o, "time_h": t_eval, "p05": p05, "p50": p50,
-                                  "p95": p95, "n_sets": y.shape[0]}))
+                                  "p95": p95, "n_sets": n}))
     if not rows:
         raise Il6simError("no band could be computed (no run produced the reported observables)")
     return pd.concat(rows, ignore_index=True)
@@ -158,7 +164,7 @@ def run_bands(network: Network, t_eval: Sequence[float] | np.ndarray, *, scenari
     names = [d.name for d in probe.drugs]
     curves: dict[str, list[np.ndarray]] = {}
     for over, varies in band_sets_for(names, probe.scenario.name if probe.scenario else None):
-        net, rest = _split(network, over)
+        net, rest = split_overrides(network, over)
         run = build_run(net, **kw)
         have = {p.id for p in run.network.parameters}
         if varies and varies not in have:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import il6sim
-from il6sim.bands import _split, band_sets_for, unmeasured_ranges
+from il6sim.bands import band_sets_for, split_overrides, unmeasured_ranges
 from il6sim.calibration import ensemble
 from il6sim.cli import main
 from il6sim.regimen import build_run
@@ -30,7 +30,7 @@ def test_unmeasured_ranges_bracket_the_drug_files_values() -> None:
 
 
 def _inhibition(over: dict[str, float]) -> dict[str, float]:
-    net, rest = _split(il6sim.load_model("il6"), over)
+    net, rest = split_overrides(il6sim.load_model("il6"), over)
     out = []
     for groups in ([], [{"drug": "olamkicept", "at": 168.0}]):
         run = build_run(net, scenario="covid_severe", drug_groups=groups)

@@ -307,12 +307,12 @@ def setting_run(network: Network, factors: Sequence[Factor], groups: Sequence[Ma
     # them), the scenario's and drugs' values into the run's parameters
     from dataclasses import replace
 
-    from ..bands import _split
+    from ..bands import split_overrides
     from ..calibration import overrides
     from ..scenario import load_scenario
 
     sc_name = load_scenario(sc, net).name if sc else None
-    net, rest = _split(net, overrides(calibrated, sc_name))
+    net, rest = split_overrides(net, overrides(calibrated, sc_name))
     run = build_run(net, scenario=sc, drug_groups=grp, weight=weight if weight_kg is None else weight_kg,
                     duration_h=duration_h)
     have = {p.id for p in run.network.parameters}
