@@ -238,7 +238,7 @@ def calibrate(*, starts: int = 8, seed: int = 0, uncertainty: str = "laplace", t
     """Fit the joint calibration problem from ``starts`` seeded points; then its uncertainty.
 
     ``uncertainty``: ``"laplace"`` (default: Wald intervals and linearised-profile sets from one
-    Jacobian, seconds), ``"profile"`` (profile likelihoods, hours on 2 cores) or ``"none"``. Both
+    Jacobian, seconds), ``"profile"`` (profile likelihoods, ~20 min on 2 cores) or ``"none"``. Both
     cover the parameters the shipped files carry; the others (noise, one data set's patients) are
     re-optimised (profiles) or follow their conditional optimum (laplace).
     """

@@ -49,7 +49,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
     p.add_argument("--uncertainty", choices=("laplace", "profile", "none"), default="laplace",
                    help="intervals and ensemble: linearised at the fit (default, seconds), profile likelihoods "
-                        "(hours on 2 cores) or none")
+                        "(about 20 min on 2 cores) or none")
     p.add_argument("--threads", type=int, default=None, help="starts and profiles in parallel (default: CPU count)")
     p.add_argument("--out", help="also write the fit's files here (as `il6sim fit --out` does)")
     p.add_argument("--write", action="store_true",
