@@ -30,7 +30,7 @@ from .errors import Il6simError
 from .network import Network
 from .shipped import models_dir
 
-__all__ = ["UnmeasuredRange", "band_sets_for", "compare_bands", "run_bands", "split_overrides",
+__all__ = ["UnmeasuredRange", "band_sets_for", "calibrated_run", "compare_bands", "run_bands", "split_overrides",
            "unmeasured_ranges"]
 
 UNMEASURED = Path("calibration") / "unmeasured.tsv"
@@ -84,6 +84,19 @@ def split_overrides(network: Network, over: Mapping[str, float]) -> tuple[Networ
     return (network.with_parameters(model) if model else network), {k: v for k, v in over.items() if k not in names}
 
 
+def calibrated_run(network: Network, over: Mapping[str, float], varies: str = "", **build: Any) -> Any:
+    """``build_run(network, **build)`` under the overrides ``over`` (model values into the network, the
+    rest into the run's parameters); None when the set ``varies`` a constant this run does not have."""
+    from .regimen import build_run
+
+    net, rest = split_overrides(network, over)
+    run = build_run(net, **build)
+    have = {p.id for p in run.network.parameters}
+    if varies and varies not in have:  # an unmeasured constant of another drug: not this run's set
+        return None
+    return replace(run, parameters={**dict(run.parameters), **{k: v for k, v in rest.items() if k in have}})
+
+
 def compare_bands(network: Network, *, scenario: str = "covid_severe", drugs: str | Sequence[str] = "all",
                   at: str | float | None = None, weight: str | float = "70kg", days: str | float | None = None,
                   step_h: float = 1.0) -> Any:
@@ -94,30 +107,19 @@ def compare_bands(network: Network, *, scenario: str = "covid_severe", drugs: st
     """
     import pandas as pd
 
-    from .compare import _default_drugs
-    from .readouts import output_grid
-    from .regimen import build_run
-    from .units import parse_time
+    from .compare import plan_runs
 
-    names = _default_drugs() if drugs == "all" else (
-        [d.strip() for d in drugs.split(",") if d.strip()] if isinstance(drugs, str) else list(drugs))
-    base = build_run(network, scenario=scenario, weight=weight,
-                     duration_h=None if days is None else parse_time(days, "d"))
-    t_dose = parse_time(at, "d") if at is not None else (base.scenario.admission_h if base.scenario else 0.0)
-    t_eval = output_grid(base.duration_h, step_h, dose_times=[t_dose])
-    labels = ["untreated", *names]
+    names, base, t_dose, t_eval = plan_runs(network, scenario=scenario, drugs=drugs, at=at, weight=weight,
+                                            days=days, step_h=step_h)
     curves: dict[tuple[str, str], list[np.ndarray]] = {}
-    scenario_name = base.scenario.name if base.scenario else None
-    for over, varies in band_sets_for([*names], scenario_name):
-        net, rest = split_overrides(network, over)
-        for label in labels:
+    for over, varies in band_sets_for(names, base.scenario.name if base.scenario else None):
+        for label in ["untreated", *names]:
             groups = [] if label == "untreated" else [{"drug": label, "at": t_dose}]
-            run = build_run(net, scenario=scenario, weight=weight, duration_h=base.duration_h, drug_groups=groups)
-            have = {p.id for p in run.network.parameters}
-            if varies and varies not in have:  # an unmeasured constant of another drug: not this run's set
+            run = calibrated_run(network, over, varies, scenario=scenario, weight=weight,
+                                 duration_h=base.duration_h, drug_groups=groups)
+            if run is None:
                 continue
-            extra = {k: v for k, v in rest.items() if k in have}
-            res = replace(run, parameters={**dict(run.parameters), **extra}).simulate(t_eval)
+            res = run.simulate(t_eval)
             key = run.drugs[0].name if run.drugs else "untreated"
             for o in OBSERVABLES:
                 if o in res.observable_ids:
@@ -164,13 +166,10 @@ def run_bands(network: Network, t_eval: Sequence[float] | np.ndarray, *, scenari
     names = [d.name for d in probe.drugs]
     curves: dict[str, list[np.ndarray]] = {}
     for over, varies in band_sets_for(names, probe.scenario.name if probe.scenario else None):
-        net, rest = split_overrides(network, over)
-        run = build_run(net, **kw)
-        have = {p.id for p in run.network.parameters}
-        if varies and varies not in have:
+        run = calibrated_run(network, over, varies, **kw)
+        if run is None:
             continue
-        res = replace(run, parameters={**dict(run.parameters), **{k: v for k, v in rest.items() if k in have}}
-                      ).simulate(t)
+        res = run.simulate(t)
         for o in observables or res.observable_ids:
             curves.setdefault(o, []).append(np.asarray(res[o], dtype=float))
     frames = []

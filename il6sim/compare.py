@@ -34,7 +34,7 @@ from .results import Result
 from .shipped import shipped_names
 from .units import parse_time
 
-__all__ = ["LEVELS", "SIGNALS", "CompareTable", "compare_drugs", "timecourse_table", "write_compare"]
+__all__ = ["LEVELS", "SIGNALS", "CompareTable", "compare_drugs", "plan_runs", "timecourse_table", "write_compare"]
 
 #: serum levels reported (unit in the name): value just before the dose, peak and mean over the window
 LEVELS = ("il6_free_pg_ml", "il6_total_pg_ml", "sil6r_total_ng_ml", "crp_mg_l")
@@ -118,6 +118,24 @@ def _regimen_text(run: Run) -> str:
     return f"{d.amount} {d.route}{infusion} at {d.at_h / 24:g} d{every}"
 
 
+def plan_runs(network: Network, *, scenario: str = "covid_severe", drugs: str | Sequence[str] = "all",
+              at: str | float | None = None, weight: str | float = "70kg", days: str | float | None = None,
+              step_h: float = 1.0) -> tuple[list[str], Run, float, np.ndarray]:
+    """The drugs named, the untreated run, the dosing time (h) and the output grid of a comparison."""
+    names = _default_drugs() if drugs == "all" else (
+        [d.strip() for d in drugs.split(",") if d.strip()] if isinstance(drugs, str) else list(drugs))
+    if not names:
+        raise Il6simError(f"--drugs {drugs!r}: no drug named; give drug names or paths separated by commas, or 'all'")
+    base = build_run(network, scenario=scenario, weight=weight,
+                     duration_h=None if days is None else parse_time(days, "d"))
+    sc = base.scenario
+    t_dose = parse_time(at, "d") if at is not None else (sc.admission_h if sc else 0.0)
+    if t_dose >= base.duration_h:
+        raise Il6simError(f"--at {at}: the drug would be given at {t_dose / 24:g} d, at or after the end of the run "
+                          f"({base.duration_h / 24:g} d); dose earlier or simulate longer (--days)")
+    return names, base, t_dose, output_grid(base.duration_h, step_h, dose_times=[t_dose])
+
+
 def compare_drugs(network: Network, *, scenario: str = "covid_severe", drugs: str | Sequence[str] = "all",
                   at: str | float | None = None, weight: str | float = "70kg", days: str | float | None = None,
                   step_h: float = 1.0, command: str = "") -> CompareTable:
@@ -133,18 +151,9 @@ def compare_drugs(network: Network, *, scenario: str = "covid_severe", drugs: st
     step_h : output step, h (dose times are added to the grid as pre/post pairs).
     command : the command line, kept in the provenance.
     """
-    names = _default_drugs() if drugs == "all" else (
-        [d.strip() for d in drugs.split(",") if d.strip()] if isinstance(drugs, str) else list(drugs))
-    if not names:
-        raise Il6simError(f"--drugs {drugs!r}: no drug named; give drug names or paths separated by commas, or 'all'")
-    base = build_run(network, scenario=scenario, weight=weight,
-                     duration_h=None if days is None else parse_time(days, "d"))
+    names, base, t_dose, t_eval = plan_runs(network, scenario=scenario, drugs=drugs, at=at, weight=weight, days=days,
+                                            step_h=step_h)
     sc = base.scenario
-    t_dose = parse_time(at, "d") if at is not None else (sc.admission_h if sc else 0.0)
-    if t_dose >= base.duration_h:
-        raise Il6simError(f"--at {at}: the drug would be given at {t_dose / 24:g} d, at or after the end of the run "
-                          f"({base.duration_h / 24:g} d); dose earlier or simulate longer (--days)")
-    t_eval = output_grid(base.duration_h, step_h, dose_times=[t_dose])
     results = {"untreated": base.simulate(t_eval)}
     runs: dict[str, Run] = {}
     for name in names:

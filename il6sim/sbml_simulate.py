@@ -104,14 +104,9 @@ def _has_logic(node: Node) -> bool:
     stack = [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, Call):
-            if n.name in _RELATIONS or n.name in ("&&", "||", "!", "piecewise"):
-                return True
-            stack.extend(n.args)
-        elif isinstance(n, Sum | Prod):
-            stack.extend(t for _, t in n.items)
-        elif isinstance(n, Pow):
-            stack += [n.base, n.exp]
+        if isinstance(n, Call) and (n.name in _RELATIONS or n.name in ("&&", "||", "!", "piecewise")):
+            return True
+        stack.extend(_children(n))
     return False
 
 
@@ -125,16 +120,22 @@ def _relations(formulas: Sequence[Formula], dynamic: set[str]) -> list[Call]:
         if n in seen:
             continue
         seen.add(n)
-        if isinstance(n, Call):
-            if n.name in _RELATIONS and len(n.args) == 2 and Formula("", n).symbols & dynamic and not any(
-                    _has_logic(a) for a in n.args):  # a comparison of truth values jumps: its inner ones are roots
-                out.append(n)
-            stack.extend(n.args)
-        elif isinstance(n, Sum | Prod):
-            stack.extend(t for _, t in n.items)
-        elif isinstance(n, Pow):
-            stack += [n.base, n.exp]
+        if isinstance(n, Call) and n.name in _RELATIONS and len(n.args) == 2 and Formula("", n).symbols & dynamic \
+                and not any(_has_logic(a) for a in n.args):  # a comparison of truth values jumps: its inner ones are roots
+            out.append(n)
+        stack.extend(_children(n))
     return out
+
+
+def _children(n: Node) -> list[Node]:
+    """The operands of an expression node (none for a leaf)."""
+    if isinstance(n, Call):
+        return list(n.args)
+    if isinstance(n, Sum | Prod):
+        return [t for _, t in n.items]
+    if isinstance(n, Pow):
+        return [n.base, n.exp]
+    return []
 
 
 def _lower(model: SbmlModel) -> _Lowered:

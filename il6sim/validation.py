@@ -166,7 +166,7 @@ class _Simulator:
             group["infusion"] = "1 h"
         end = n_doses * reg.every_h
         run = build_run(self.network, scenario="ra", drug_groups=[group], weight=reg.weight_kg, duration_h=end + 1.0)
-        p = {**dict(run.parameters), **{k: v for k, v in params.items()}}
+        p = {**dict(run.parameters), **params}
         # only parameters this network has (a sarilumab run has no tocilizumab constants)
         names = {q.id for q in run.network.parameters}
         p = {k: v for k, v in p.items() if k in names}

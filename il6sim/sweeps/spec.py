@@ -303,20 +303,14 @@ def setting_run(network: Network, factors: Sequence[Factor], groups: Sequence[Ma
     if calibrated is None:
         return build_run(net, scenario=sc, drug_groups=grp, weight=weight if weight_kg is None else weight_kg,
                          duration_h=duration_h)
-    # one of the calibration's parameter sets: model values into the network (the steady state sees
-    # them), the scenario's and drugs' values into the run's parameters
-    from dataclasses import replace
-
-    from ..bands import split_overrides
+    # one of the calibration's parameter sets (model values into the network, the rest into the run)
+    from ..bands import calibrated_run
     from ..calibration import overrides
     from ..scenario import load_scenario
 
     sc_name = load_scenario(sc, net).name if sc else None
-    net, rest = split_overrides(net, overrides(calibrated, sc_name))
-    run = build_run(net, scenario=sc, drug_groups=grp, weight=weight if weight_kg is None else weight_kg,
-                    duration_h=duration_h)
-    have = {p.id for p in run.network.parameters}
-    return replace(run, parameters={**dict(run.parameters), **{k: v for k, v in rest.items() if k in have}})
+    return calibrated_run(net, overrides(calibrated, sc_name), scenario=sc, drug_groups=grp,
+                          weight=weight if weight_kg is None else weight_kg, duration_h=duration_h)
 
 
 def _check_settings(src: TomlSource, network: Network, factors: Sequence[Factor], groups: Sequence[Mapping[str, Any]],
