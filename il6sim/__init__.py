@@ -69,6 +69,8 @@ _LAZY: dict[str, str] = {
     "SweepResult": "sweeps", "SweepSpec": "sweeps", "load_sweep": "sweeps", "load_sweep_spec": "sweeps",
     "sweep": "sweeps",
     "SobolResult": "sensitivity", "sobol_sensitivity": "sensitivity",
+    "Target": "target", "TargetResult": "target", "find_dose": "target", "find_interval": "target",
+    "parse_target": "target",
     # estimation (PEtab problems: il6sim.petab.load_problem)
     "FitResult": "estimate", "fit": "estimate",
 }
@@ -115,3 +117,4 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from .shipped import load_model, shipped_names
     from .solve import SOLVERS, simulate, steady_state
     from .sweeps import SweepResult, SweepSpec, load_sweep, load_sweep_spec, sweep
+    from .target import Target, TargetResult, find_dose, find_interval, parse_target

@@ -129,8 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write DIR/sweep.nc (metrics, labels, time courses; xarray.open_dataset reads it)")
 
     from .cli_estimate import add_parsers
+    from .cli_target import add_parser as add_target_parser
 
     add_parsers(sub)
+    add_target_parser(sub)
 
     p = sub.add_parser("sensitivity", help="Sobol' indices (S1, ST, bootstrap CIs) of a sweep metric over its factors")
     p.add_argument("spec", help="sweep file (TOML): its [[factors]] are the input distributions")
@@ -168,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
     from .cli_estimate import cmd_calibrate, cmd_export_petab, cmd_fit, cmd_llh, cmd_validate
+    from .cli_target import cmd_target
 
     try:
         handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list,
@@ -175,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "export-sbml": _cmd_export_sbml, "sweep": _cmd_sweep,
                    "sensitivity": _cmd_sensitivity, "figures": _cmd_figures, "llh": cmd_llh,
                    "fit": cmd_fit, "export-petab": cmd_export_petab, "calibrate": cmd_calibrate,
-                   "validate": cmd_validate}[args.command]
+                   "validate": cmd_validate, "target": cmd_target}[args.command]
         # numpy/scipy numeric warnings (overflow, invalid value) would print several lines each; hold
         # them, and show them (one line each) only if the command succeeds: a failure is reported by
         # its one-line error alone. Other categories keep the caller's filters.

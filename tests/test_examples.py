@@ -19,7 +19,7 @@ EXPECT = {
     "dose_sweep.py": "CRP inhibition %",
     "virtual_population.py": "48 of 48 patients simulated",
     "sbml_round_trip.py": "max relative difference",
-    "target_attainment.py": "smallest dose on the grid",
+    "target_attainment.py": "smallest dose for the typical patient",
 }
 
 
@@ -41,6 +41,8 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
         # label 200 mg q2w, 150 mg for laboratory abnormalities (Kevzara)
         dose = int(proc.stdout.rsplit(":", 1)[1].split()[0])
         assert 100 < dose <= 200, proc.stdout
+        population = int(proc.stdout.split("virtual RA patients: ", 1)[1].split()[0])
+        assert dose < population <= 300, proc.stdout  # more for 90 % of patients than for the typical one
 
 
 def test_there_are_examples() -> None:

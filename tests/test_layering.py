@@ -9,9 +9,9 @@ Layers, lowest first; a module may import its own layer and the ones below it, n
 3 kernels    ``_kernels``, ``_jitsolve`` (these import no other il6sim module but each other)
 4 engine     ``compiled``, ``solve``, ``batch``
 5 runs       ``regimen``
-6 analysis   ``compare``, ``sweeps``, ``sensitivity``, ``analysis``, ``estimate``
+6 analysis   ``compare``, ``sweeps``, ``sensitivity``, ``analysis``, ``estimate``, ``target``
 7 figures    ``figures`` (drawing only: model and records layers below it, nothing from 3-6)
-8 apps       ``gallery``, ``cli``, ``cli_estimate``, ``progress``, the package ``__init__``
+8 apps       ``gallery``, ``cli``, ``cli_estimate``, ``cli_target``, ``progress``, the package ``__init__``
 
 Further rules: the model layer (and base, readouts, lowering) imports no numba, scipy or
 matplotlib; the analysis layer imports no matplotlib; the CLI imports only public names from
@@ -42,9 +42,9 @@ LAYERS: dict[str, int] = {
     "regimen": 5,
     "compare": 6, "sweeps": 6, "sensitivity": 6, "analysis": 6, "estimate": 6, "petab": 6, "calibration": 6,
     "bands": 6,
-    "validation": 6,
+    "validation": 6, "target": 6,
     "figures": 7,
-    "gallery": 8, "cli": 8, "cli_estimate": 8, "progress": 8, "__init__": 8, "__main__": 8,
+    "gallery": 8, "cli": 8, "cli_estimate": 8, "cli_target": 8, "progress": 8, "__init__": 8, "__main__": 8,
 }
 KERNELS = {"_kernels", "_jitsolve", "_program"}
 NO_HEAVY = {"_version", "errors", "fileio", "expr", "sbml_math", "sbml_model", "units", "tomlsource", "modelfile", "network", "drugs", "scenario",

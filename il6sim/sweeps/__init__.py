@@ -55,7 +55,10 @@ Virtual populations draw patient characteristics per row with the seed::
     [[factors]]                                    # body weight (mg/kg doses and drug PK scale with it)
     weight = { sampler = "normal", mean = "80 kg", sd = "15 kg" }   # or a grid: ["60 kg", "90 kg"]
 
-``models/sweeps/population_covid_severe.toml`` is a sourced example population.
+``models/sweeps/population_covid_severe.toml`` is a sourced example population;
+``models/sweeps/population_ra_sarilumab.toml`` draws a drug's own parameters (``sar_k10``): a
+parameter factor may name a parameter of a drug in ``[[drugs]]`` (the value replaces the
+weight-scaled one), but not of a drug that only some rows get.
 
 Design rules
 ------------

@@ -218,7 +218,8 @@ def parse_sweep_spec(src: TomlSource) -> SweepSpec:
     raw_factors = data.get("factors", [])
     if not isinstance(raw_factors, list):
         raise src.error((), "factors", "must be an array of tables [[factors]]")
-    factors = tuple(parse_factor(src, i, f, network) for i, f in enumerate(raw_factors))
+    factor_net = _with_fixed_drugs(network, groups, weight)  # parameter factors may name drug parameters
+    factors = tuple(parse_factor(src, i, f, factor_net) for i, f in enumerate(raw_factors))
     names = [f.parameter for f in factors]
     for i, n in enumerate(names):
         if n in names[:i]:
@@ -336,8 +337,32 @@ def _check_settings(src: TomlSource, network: Network, factors: Sequence[Factor]
                     blame = fi
             where = ", ".join(f"{factors[fi].parameter} = {factors[fi].labels[k]!r}" for fi, k in combo.items())
             raise src.error(("factors", blame), factors[blame].kind, f"with {where}: {exc}") from None
+        for fi, f in enumerate(factors):
+            if f.kind == "parameter" and f.parameter not in run.network.parameter_ids:
+                where = ", ".join(f"{factors[j].parameter} = {factors[j].labels[k]!r}" for j, k in combo.items())
+                raise src.error(("factors", fi), "parameter",
+                                f"'{f.parameter}' belongs to a drug that is not given"
+                                f"{' with ' + where if where else ''}; vary it only where every row doses that drug")
         durations.add(float(run.duration_h))
     return durations
+
+
+def _with_fixed_drugs(network: Network, groups: Sequence[Mapping[str, Any]], weight: Any) -> Network:
+    """``network`` with the drugs of ``[[drugs]]`` added, so that a parameter factor may name a drug
+    parameter (``sar_k10``); a drug that fails to load is reported later, in place, by the settings check."""
+    from ..drugs import add_drug, load_drug
+
+    net, seen = network, set()
+    for g in groups:
+        name = str(g["drug"])
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            net = add_drug(net, load_drug(name), weight_kg=parse_weight_kg(weight))
+        except Il6simError:
+            return network
+    return net
 
 
 def jsonable(obj: Any) -> Any:
