@@ -197,6 +197,13 @@ _SPECS = (
                drugs=("tocilizumab", "sarilumab"), scenarios=("ra",), inputs=(*_CALIBRATION_INPUTS,
                                                                              "validation/observations.tsv"),
                estimate_s=60.0),
+    FigureSpec("chronic_infection", "o", "chronic", "compute_chronic_infection", "plot_chronic_infection",
+               "Chronic therapy, then infection",
+               "Rheumatoid arthritis at steady state on tocilizumab 8 mg/kg IV every 4 weeks or sarilumab 200 mg SC "
+               "every 2 weeks for at least 16 weeks, then severe COVID-19 (scenario ra+covid_severe@DAY): infected "
+               "2 days after a dose or 1 day before the next; legends give each run's change in AUC from the "
+               "infection to the end against the same patient untreated.",
+               drugs=("tocilizumab", "sarilumab"), scenarios=("ra", "covid_severe"), estimate_s=3.0),
 )
 REGISTRY: dict[str, FigureSpec] = {s.name: s for s in _SPECS}
 

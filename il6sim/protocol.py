@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Union
 
 from .errors import ProtocolError
@@ -122,6 +122,22 @@ class Protocol:
     @classmethod
     def of(cls, events: Iterable[Event]) -> Protocol:
         return cls(tuple(events))
+
+    def shifted(self, dt_h: float) -> Protocol:
+        """The same events ``dt_h`` hours later (``dt_h`` >= 0).
+
+        >>> Protocol((Infusion(0.0, 2.0, "x", 1.0),)).shifted(24.0).change_times()
+        [24.0, 26.0]
+        """
+        if not (math.isfinite(dt_h) and dt_h >= 0):
+            raise ProtocolError(f"a protocol can only be shifted later in time, by a finite dt >= 0 h, got {dt_h!r}")
+        out: list[Event] = []
+        for e in self.events:
+            if isinstance(e, Infusion):
+                out.append(replace(e, start_h=e.start_h + dt_h, stop_h=e.stop_h + dt_h))
+            else:
+                out.append(replace(e, time_h=e.time_h + dt_h))
+        return Protocol(tuple(out))
 
     def sorted_events(self) -> list[Event]:
         """Events by time; at equal times parameter changes, then doses, then infusions (stable)."""

@@ -14,6 +14,7 @@ units, species molecular weights and compartment volumes. The format is in
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from .units import (
     parse_unit,
 )
 
-__all__ = ["Scenario", "convert_parameter_value", "load_scenario", "parse_scenario"]
+__all__ = ["Scenario", "convert_parameter_value", "load_scenario", "parse_scenario", "then"]
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,63 @@ def _rate(network: Network, sid: str, q: Quantity) -> float:
 
 
 def load_scenario(name_or_path: str | Path, network: Network) -> Scenario:
-    """Load a shipped scenario by name or a scenario file by path, checked against ``network``."""
+    """Load a shipped scenario by name or a scenario file by path, checked against ``network``.
+
+    ``"FIRST+SECOND@TIME"`` composes two scenarios (:func:`then`): ``FIRST`` from t = 0 (a chronic
+    disease such as ``ra``), and ``SECOND`` (an infection) starting at ``TIME`` (bare numbers are
+    days); the composition may itself be a ``FIRST``.
+
+    >>> from il6sim.shipped import load_model
+    >>> sc = load_scenario("ra+covid_severe@100d", load_model("il6"))
+    >>> sc.name, sc.duration_h / 24, sc.admission_h / 24, sc.start
+    ('ra+covid_severe@100d', 128.0, 107.0, 'disease')
+    """
+    text = str(name_or_path)
+    composed = _COMPOSED.fullmatch(text)
+    if composed and not isinstance(name_or_path, Path) and not Path(text).is_file():
+        first, second, at = composed.group("first", "second", "at")
+        try:
+            at_h = parse_time(at.strip(), "d")
+        except UnitError:
+            raise UnitError(f"scenario '{text}': the start of the second scenario, after '@', must be a time "
+                            f"such as 100d, got '{at.strip()}'") from None
+        return then(load_scenario(first.strip(), network), load_scenario(second.strip(), network), at_h, network)
     return parse_scenario(read_toml(resolve(name_or_path, "scenarios")), network)
+
+
+_COMPOSED = re.compile(r"(?P<first>.+)\+(?P<second>[^+@]+)@(?P<at>[^+@]+)")
+
+
+def then(first: Scenario, second: Scenario, at_h: float, network: Network) -> Scenario:
+    """``first`` from t = 0, and ``second`` starting at ``at_h`` on top of it (one scenario).
+
+    The composition keeps ``first``'s parameters, start (``disease``: runs start from its own
+    steady state) and events; ``second``'s events move ``at_h`` later, and each of its parameter
+    settings becomes an event at ``at_h`` (so a chronic disease's settings hold until the second
+    scenario changes them). Its duration is ``at_h`` plus ``second``'s, its admission ``at_h`` plus
+    ``second``'s: drugs given "at admission" (``compare``) enter the second scenario's admission.
+    ``second``'s own ``start`` is ignored. Spelled ``"ra+covid_severe@100d"`` wherever a scenario
+    name is accepted (``load_scenario``, ``--scenario``, sweep files).
+
+    >>> from il6sim.shipped import load_model
+    >>> net = load_model("il6")
+    >>> sc = then(load_scenario("ra", net), load_scenario("covid_severe", net), 24.0 * 100, net)
+    >>> [round(t / 24, 3) for t in sc.protocol.change_times()]
+    [100.0, 105.0, 113.0]
+    """
+    if not (math.isfinite(at_h) and at_h >= 0):
+        raise UnitError(f"scenario {second.name}: its start must be a finite time >= 0, got {at_h!r} h")
+    events = list(first.protocol.events) + list(second.protocol.shifted(at_h).events)
+    for pid, value in second.parameters.items():
+        now = first.parameters.get(pid, network.get_parameter(pid).value)
+        if value != now:
+            events.append(SetParameter(at_h, pid, value, label=second.name))
+    name = f"{first.name}+{second.name}@{at_h / 24:g}d"
+    description = (f"{first.name} from t = 0 ({first.description.split('.')[0]}), then {second.name} from day "
+                   f"{at_h / 24:g} ({second.description.split('.')[0]})")
+    return Scenario(name, description, at_h + second.duration_h, dict(first.parameters), Protocol(tuple(events)),
+                    f"{first.name}: {first.source} | {second.name}: {second.source}", first.path,
+                    at_h + second.admission_h, first.start)
 
 
 def parse_scenario(src: TomlSource, network: Network) -> Scenario:

@@ -17,7 +17,7 @@ from il6sim.cli import main
 from il6sim.gallery import REGISTRY, gallery_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
-ONLY = "a,b,c,d,e,f,g,h,j,k,l,m,n"
+ONLY = "a,b,c,d,e,f,g,h,j,k,l,m,n,o"
 
 
 @pytest.fixture(scope="module")
@@ -268,6 +268,39 @@ def test_timing(gallery: Path) -> None:
     before = t[t.time_d < 7].groupby("time_d").crp_mg_l
     assert (before.max() - before.min() <= 1e-6 * before.max()).all()
     assert (t[t.run == "early"].time_d == 7).sum() == 2
+
+
+# --- (o) chronic therapy, then infection ------------------------------------------------------------
+def test_chronic_infection(gallery: Path) -> None:
+    t = table(gallery, "chronic_infection")
+    first = t.groupby("run").first()
+    col = "inhibition[infection:end]:{} (%)"
+    treated = first[first.phase != "untreated"]
+    assert set(treated.drug) == {"tocilizumab", "sarilumab"} and set(treated.phase) == {"after a dose", "at trough"}
+    # blockade lowers the infection's CRP against the same patient untreated; sarilumab 200 mg q2w keeps
+    # hepatocyte signalling blocked through the interval (trough drug ~20 ug/ml at KD 15 pM)
+    assert (treated[col.format("crp_mg_l")] > 50).all()
+    assert (treated[treated.drug == "sarilumab"][col.format("classic_signal")] > 95).all()
+    # receptor blockade raises free IL-6 (no receptor-mediated clearance): negative inhibition
+    assert (treated[col.format("il6_free_pg_ml")] < 0).all()
+    # drug at the infection: more two days after a dose than one day before the next
+    for drug in ("tocilizumab", "sarilumab"):
+        d = treated[treated.drug == drug].set_index("phase")
+        assert d.loc["after a dose", "drug_ug_ml"] > d.loc["at trough", "drug_ug_ml"] > 0
+        assert d.loc["after a dose", "days_since_dose"] == 2
+    # the chronic disease is at steady state: the untreated twins of different infection days are the
+    # same course shifted in time (time-translation invariance), and flat before the infection
+    un = t[t.phase == "untreated"]
+    days = sorted(set(un.infection_day))
+    assert len(days) >= 2
+    a = un[un.infection_day == days[0]].drop_duplicates("time_d").set_index("time_d")
+    b = un[un.infection_day == days[-1]].drop_duplicates("time_d").set_index("time_d")
+    common = a.index.intersection(b.index)
+    assert len(common) > 50
+    for obs in ("crp_mg_l", "il6_free_pg_ml", "trans_signal"):
+        assert np.allclose(a.loc[common, obs], b.loc[common, obs], rtol=1e-5), obs
+    pre = a[a.index < 0]["crp_mg_l"]
+    assert pre.max() - pre.min() <= 1e-6 * pre.max()
 
 
 # --- (g) disease settings ----------------------------------------------------------------------------
