@@ -40,7 +40,12 @@ OBSERVABLES = ("il6_free_pg_ml", "il6_total_pg_ml", "sil6r_total_ng_ml", "crp_mg
 
 @dataclass(frozen=True)
 class UnmeasuredRange:
-    """A drug constant with no measurement: its run parameter, plausible low and high (core units), why."""
+    """A constant with no measurement: its run parameter, plausible low and high (core units), why.
+
+    ``drug`` names the drug whose file holds it, or is ``model`` for a model parameter (such as the
+    IL-6 help to effector T cells of the disease layer): ``band_sets_for`` uses drug rows only; the
+    analyses that depend on a model constant read its row themselves.
+    """
 
     drug: str
     parameter: str

@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="regenerate the figure gallery (each figure with its data CSV and metadata)")
     p.add_argument("--out", default="figures", help="output directory (created if missing; default: figures)")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help="only these figures (names or letters a-o; repeatable or comma-separated)")
+                   help="only these figures (names or letters a-p; repeatable or comma-separated)")
     p.add_argument("--format", default="png", dest="formats", help="image formats, comma-separated: png,svg,pdf")
     p.add_argument("--dpi", type=int, default=110, help="raster resolution (default 110)")
     p.add_argument("--force", action="store_true", help="recompute figures even when their inputs did not change")

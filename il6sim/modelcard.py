@@ -46,12 +46,18 @@ def _edges(r: Reaction, i: int) -> list[str]:
     products = [s for s, _ in r.products]
     label = r.id
     catalysts = set(reactants) & set(products)
-    if catalysts:  # catalysed production: a dotted edge from the catalyst
-        out = []
-        for c in sorted(catalysts):
-            for p in products:
-                if p != c:
-                    out.append(f"  {c} -.->|{label}| {p}")
+    if catalysts:  # a species on both sides: solid edges for what is used up, dotted ones from the catalysts
+        net: dict[str, float] = {}
+        for sp, n in r.products:
+            net[sp] = net.get(sp, 0.0) + n
+        for sp, n in r.reactants:
+            net[sp] = net.get(sp, 0.0) - n
+        made = [sp for sp in products if net[sp] > 0]
+        consumed = [sp for sp in reactants if net[sp] < 0]
+        targets = made or [f'sink{i}((" "))']
+        out = [f"  {sp} -->|{label}| {p}" for sp in consumed for p in targets]
+        dotted = "-.->" if consumed else f"-.->|{label}|"
+        out += [f"  {c} {dotted} {p}" for c in sorted(catalysts) for p in targets]
         return out
     if not reactants:
         return [f'  src{i}((" ")) -->|{label}| {p}' for p in products]

@@ -40,6 +40,8 @@ followed by ``:THRESHOLD`` for the time metrics (:func:`parse_metric`):
 ``auc[w]``                   area, value x h (default ``[0:end]``)
 ``time_above[w]:X``          hours above X, crossings interpolated (default ``[0:end]``)
 ``time_below[w]:X``          hours below X (default ``[0:end]``)
+``last_above[w]:X``          hours from the window's start to the last time at or above X (time to
+                             clearance: ``last_above[7.5d:end]:100`` on ``viral_load_copies_ml``)
 ``value[T]``, ``before[T]``  the value at time T (after the events at T), or just before them
 ``inhibition[w]``            percent, against the untreated twin (default ``[dose:end]``)
 ``cmax[n]``                  peak of dosing interval n (1-based) or ``last``
@@ -81,6 +83,7 @@ __all__ = [
     "canonical_name",
     "inhibition",
     "interval_table",
+    "last_above",
     "mean",
     "output_grid",
     "parse_metric",
@@ -371,6 +374,40 @@ def time_below(t: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray,
     return _time_beyond(tw, yw, float(threshold), above=False)
 
 
+def last_above(t: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, threshold: float,
+               window: Window | None = None, *, first_dose: float | None = None) -> np.ndarray:
+    """Hours from the window's start to the last time ``y`` is at or above ``threshold`` in it.
+
+    The end of the last stretch above the threshold, the downward crossing interpolated linearly:
+    the time to clearance of a viral load (``last_above[7.5d:end]:100`` on copies/ml, from symptom
+    onset). The window's length if ``y`` is still above at its end; NaN if ``y`` never reaches the
+    threshold in the window or has NaN.
+
+    >>> last_above([0.0, 1.0, 2.0, 3.0, 4.0], [0.0, 10.0, 30.0, 10.0, 0.0], 20.0).tolist()
+    2.5
+    """
+    tw, yw = _span(np.asarray(t), np.asarray(y), window, first_dose, WHOLE_RUN)
+    thr = float(threshold)
+    if tw.size == 0:
+        return np.full(yw.shape[:-1], np.nan)
+    at = yw >= thr
+    out = np.full(yw.shape[:-1], np.nan)
+    flat_y = yw.reshape(-1, yw.shape[-1])
+    flat_at = at.reshape(-1, at.shape[-1])
+    res = out.reshape(-1)
+    for r in range(flat_y.shape[0]):
+        row, hit = flat_y[r], flat_at[r]
+        if np.isnan(row).any() or not hit.any():
+            continue
+        i = int(np.nonzero(hit)[0][-1])
+        if i == row.size - 1:
+            res[r] = tw[-1] - tw[0]
+            continue
+        a, b = row[i] - thr, row[i + 1] - thr  # a >= 0 > b
+        res[r] = tw[i] + (tw[i + 1] - tw[i]) * (a / (a - b) if a != b else 0.0) - tw[0]
+    return res.reshape(yw.shape[:-1])
+
+
 def inhibition(t: Sequence[float] | np.ndarray, treated: Sequence[float] | np.ndarray,
                untreated: Sequence[float] | np.ndarray, window: Window | None = None, *,
                first_dose: float | None = None) -> np.ndarray:
@@ -469,10 +506,11 @@ def interval_table(t: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndar
 
 # ---------------------------------------------------------------------------------------------
 # metric names
-_KINDS_WINDOW = ("peak", "trough", "mean", "auc", "time_above", "time_below", "inhibition")
+_KINDS_WINDOW = ("peak", "trough", "mean", "auc", "time_above", "time_below", "last_above", "inhibition")
 _KINDS_INTERVAL = ("cmax", "ctrough", "auctau")
 _KINDS_TIME = ("value", "before")
 KINDS = _KINDS_WINDOW + _KINDS_INTERVAL + _KINDS_TIME
+_KINDS_THRESHOLD = ("time_above", "time_below", "last_above")
 _METRIC = re.compile(r"^(?P<kind>[a-z_]+)(?:\[(?P<arg>[^\]]*)\])?(?::(?P<thr>[^:\[\]]+))?$")
 
 
@@ -532,8 +570,8 @@ class Metric:
             if reference is None:
                 raise ReadoutError(f"{self.name} needs the untreated twin's time course (reference=)")
             return inhibition(t, y, reference, self.window, first_dose=first)
-        if self.kind in ("time_above", "time_below"):
-            fn = time_above if self.kind == "time_above" else time_below
+        if self.kind in _KINDS_THRESHOLD:
+            fn = {"time_above": time_above, "time_below": time_below, "last_above": last_above}[self.kind]
             return fn(t, y, float(self.threshold or 0.0), self.window, first_dose=first)
         fn2 = {"peak": peak, "trough": trough, "mean": mean, "auc": auc}[self.kind]
         return fn2(t, y, self.window, first_dose=first)
@@ -557,7 +595,7 @@ def parse_metric(text: str) -> Metric:
         raise ReadoutError(f"metric '{text}': unknown kind '{kind}'{suggest(kind, KINDS)}; "
                            f"kinds are {', '.join(KINDS)}")
     threshold = None
-    if kind in ("time_above", "time_below"):
+    if kind in _KINDS_THRESHOLD:
         if thr is None:
             raise ReadoutError(f"metric '{text}': {kind} needs a threshold, e.g. '{kind}:10' or '{kind}[7d:]:10'")
         try:
@@ -567,7 +605,7 @@ def parse_metric(text: str) -> Metric:
         if not math.isfinite(threshold):
             raise ReadoutError(f"metric '{text}': threshold must be finite")
     elif thr is not None:
-        raise ReadoutError(f"metric '{text}': only time_above and time_below take a ':THRESHOLD'")
+        raise ReadoutError(f"metric '{text}': only {', '.join(_KINDS_THRESHOLD)} take a ':THRESHOLD'")
     if kind in _KINDS_INTERVAL:
         a = (arg or "").strip().lower()
         if a == "last":

@@ -423,8 +423,18 @@ def steady_state_at(cn: CompiledNetwork, p: np.ndarray, x0: np.ndarray, tol: flo
             jac = _jac_kernel(x, k, *args)
             if len(pivots):
                 jac[pivots] = laws
+            # A species that no rate depends on here (a zero column: e.g. uninfected target cells
+            # while there is no virus) is undetermined by the linear step: keep it where it is
+            # (its own equation is dropped for this step; the residual check below still judges it).
+            dead = np.flatnonzero(~jac.any(axis=0))
+            rhs = -f
+            if dead.size:
+                jac[dead, :] = 0.0
+                jac[dead, dead] = 1.0
+                rhs = rhs.copy()
+                rhs[dead] = 0.0
             try:
-                dx = np.linalg.solve(jac, -f)
+                dx = np.linalg.solve(jac, rhs)
             except np.linalg.LinAlgError:
                 return None
             if not np.all(np.isfinite(dx)):

@@ -22,8 +22,9 @@ T = np.arange(0.0, 28 * 24.0 + 1.0, 1.0)
 def test_unmeasured_ranges_bracket_the_drug_files_values() -> None:
     ranges = unmeasured_ranges()
     assert {r.drug for r in ranges} >= {"olamkicept"}
-    for r in ranges:
-        run = build_run(il6sim.load_model("il6"), drug_groups=[{"drug": r.drug}])
+    for r in ranges:  # drug = "model": a model parameter, not a drug constant
+        groups = [] if r.drug == "model" else [{"drug": r.drug}]
+        run = build_run(il6sim.load_model("il6"), drug_groups=groups)
         value = {p.id: p.value for p in run.network.parameters}[r.parameter]
         assert r.low < value < r.high, (r.parameter, r.low, value, r.high)
         assert r.source.startswith("assumed range")

@@ -305,3 +305,23 @@ def test_receptor_turnover_with_constant_ligand(tmp_path, ksyn, kdeg, kon, kd, k
     scale = max(s.receptor, s.complex)
     check_steady_and_simulated(model, {"r": s.receptor, "l__r": s.complex, "l": lig}, scale,
                                60.0 / slow)
+
+
+def test_species_nothing_depends_on_keeps_its_value_and_newton_converges(tmp_path):
+    """A dormant branch (``t + v -> e`` with no ``v``): ``t`` is a zero column of the Jacobian, so
+    Newton keeps it where it is instead of failing into the slow integration fallback; the other
+    species reach their closed-form steady state (receptor turnover)."""
+    text = header("dormant", {"cell": 2.0})
+    text += species_block("r", "cell", 0.0) + species_block("t", "cell", 1.33)
+    text += species_block("v", "cell", 0.0) + species_block("e", "cell", 0.0)
+    text += param_block("ksyn", 2.0, "nM/h") + param_block("kdeg", 0.5, "1/h")
+    text += param_block("kinf", 0.1, "1/(nM*h)") + param_block("kecl", 0.2, "1/h")
+    text += '[[reactions]]\nequation = "-> r"\nrate = "ksyn"\n\n'
+    text += '[[reactions]]\nequation = "r ->"\nrate = "kdeg"\n\n'
+    text += '[[reactions]]\nequation = "t + v -> e"\nrate = "kinf"\n\n'
+    text += '[[reactions]]\nequation = "e ->"\nrate = "kecl"\n\n'
+    text += '[[reactions]]\nequation = "v ->"\nrate = "kecl"\n'  # no conservation law ties t to v
+    ss = il6sim.steady_state(load(tmp_path, text))
+    assert ss.converged and ss.method == "newton"
+    assert ss["t"] == 1.33 and ss["v"] == 0.0 and ss["e"] == 0.0
+    assert ss["r"] == pytest.approx(cf.receptor_turnover_steady_state(2.0, 0.5), rel=1e-12)

@@ -17,7 +17,7 @@ from il6sim.cli import main
 from il6sim.gallery import REGISTRY, gallery_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
-ONLY = "a,b,c,d,e,f,g,h,j,k,l,m,n,o"
+ONLY = "a,b,c,d,e,f,g,h,j,k,l,m,n,o,p"
 
 
 @pytest.fixture(scope="module")
@@ -283,6 +283,10 @@ def test_chronic_infection(gallery: Path) -> None:
     assert (treated[treated.drug == "sarilumab"][col.format("classic_signal")] > 95).all()
     # receptor blockade raises free IL-6 (no receptor-mediated clearance): negative inhibition
     assert (treated[col.format("il6_free_pg_ml")] < 0).all()
+    # the infection runs the disease layer: chronic blockade slows viral clearance (less IL-6 help to
+    # T cells) and spares lung tissue, against the same patient untreated
+    assert (treated.clearance_delay_d > 1.0).all() and (treated.damage_avoided_pct > 5.0).all()
+    assert (first[first.phase == "untreated"].clearance_delay_d == 0).all()
     # drug at the infection: more two days after a dose than one day before the next
     for drug in ("tocilizumab", "sarilumab"):
         d = treated[treated.drug == drug].set_index("phase")
@@ -301,6 +305,34 @@ def test_chronic_infection(gallery: Path) -> None:
         assert np.allclose(a.loc[common, obs], b.loc[common, obs], rtol=1e-5), obs
     pre = a[a.index < 0]["crp_mg_l"]
     assert pre.max() - pre.min() <= 1e-6 * pre.max()
+
+
+# --- (p) benefit against harm (disease layer) --------------------------------------------------------
+def test_benefit_harm(gallery: Path) -> None:
+    t = table(gallery, "benefit_harm")
+    alone = t[(~t.dexamethasone) & (t.drug != "dexamethasone")]
+    assert set(alone.drug) == {"siltuximab", "tocilizumab", "olamkicept"}
+    for drug, d in alone.groupby("drug"):
+        d = d.set_index("day")
+        # benefit: every day avoids damage; the earlier, the more (timing-dependent benefit)
+        assert (d.damage_avoided_pct > 0).all(), drug
+        assert d.loc[0.0, "damage_avoided_pct"] > d.loc[10.0, "damage_avoided_pct"], drug
+        # harm: blockade at or before onset delays clearance; from a week after onset it does not
+        assert d.loc[0.0, "clearance_delay_d"] > 1.0 and abs(d.loc[7.0, "clearance_delay_d"]) < 0.1, drug
+        assert d.loc[0.0, "low_defence_h"] > d.loc[0.0, "low_defence_untreated_h"], drug
+    # blocking trans-signalling alone spares more of the IL-6 help than blocking IL-6 or IL-6R
+    at0 = alone[alone.day == 0.0].set_index("drug")
+    assert at0.loc["olamkicept", "clearance_delay_d"] < at0.loc["tocilizumab", "clearance_delay_d"]
+    # dexamethasone adds benefit to every drug on every day
+    both = t[t.dexamethasone & (t.drug != "dexamethasone")].set_index(["drug", "day"])["damage_avoided_pct"]
+    single = alone.set_index(["drug", "day"])["damage_avoided_pct"]
+    assert (both.loc[single.index] > single).all()
+    # the harm's range over the unmeasured IL-6 help brackets the point and is a band, not a point
+    assert (t.clearance_delay_d_low <= t.clearance_delay_d + 1e-9).all()
+    assert (t.clearance_delay_d <= t.clearance_delay_d_high + 1e-9).all()
+    early = alone[(alone.drug == "tocilizumab") & (alone.day == 0.0)].iloc[0]
+    assert early.clearance_delay_d_high - early.clearance_delay_d_low > 2.0
+    assert (t.damage_peak.between(0.0, 1.0)).all()
 
 
 # --- (g) disease settings ----------------------------------------------------------------------------

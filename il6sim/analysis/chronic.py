@@ -1,7 +1,8 @@
 """(o) Chronic therapy, then infection: an RA patient at steady state on an IL-6R antibody is infected.
 
-Scenario composition (:func:`il6sim.scenario.then`, spelled ``"ra+covid_severe@114d"``): the
-chronic disease from its own steady state, the infection from day ``at`` on top of it. Each
+Scenario composition (:func:`il6sim.scenario.then`, spelled ``"ra+covid_severe_viral@114d"``): the
+chronic disease from its own steady state, the infection (by default the disease layer's severe
+COVID-19, whose course the drugs change) from day ``at`` on top of it. Each
 regimen (tocilizumab 8 mg/kg IV every 4 weeks, sarilumab 200 mg SC every 2 weeks by default) runs
 for at least ``steady_weeks`` before the infection and continues through it; the infection starts
 either two days after a dose (near the peak of drug) or one day before the next dose (at the
@@ -24,12 +25,15 @@ import numpy as np
 import pandas as pd
 
 from ..network import Network
-from ..readouts import Window, inhibition, output_grid, value_at
+from ..readouts import Window, auc, inhibition, last_above, output_grid, value_at
 from .runs import inhibition_column, scenario_run, simulate_run
 
-__all__ = ["PHASES", "READOUTS", "REGIMENS", "compute_chronic_infection"]
+__all__ = ["OUTCOMES", "PHASES", "READOUTS", "REGIMENS", "compute_chronic_infection"]
 
 READOUTS = ("il6_free_pg_ml", "crp_mg_l", "classic_signal", "trans_signal")
+#: the disease layer's outcomes, drawn when the infection runs it (``covid_severe_viral``)
+OUTCOMES = ("viral_load_copies_ml", "tissue_damage")
+CLEARANCE_COPIES_ML = 100.0
 #: drug, dose, route, interval (d): the label regimens in rheumatoid arthritis
 REGIMENS: tuple[tuple[str, str, str, float], ...] = (("tocilizumab", "8 mg/kg", "iv", 28.0),
                                                      ("sarilumab", "200 mg", "sc", 14.0))
@@ -43,7 +47,7 @@ def _infection_day(every_d: float, offset_d: float, steady_weeks: float) -> floa
     return n * every_d + offset_d if offset_d >= 0 else (n + 1) * every_d + offset_d
 
 
-def compute_chronic_infection(network: Network, *, chronic: str = "ra", infection: str = "covid_severe",
+def compute_chronic_infection(network: Network, *, chronic: str = "ra", infection: str = "covid_severe_viral",
                               regimens: Sequence[tuple[str, str, str, float]] = REGIMENS,
                               steady_weeks: float = 16.0, step_h: float = 6.0) -> pd.DataFrame:
     """Long table of the infection window: ``run``, ``drug``, ``phase``, ``infection_day``, ``time_d``
@@ -52,15 +56,20 @@ def compute_chronic_infection(network: Network, *, chronic: str = "ra", infectio
     Parameters
     ----------
     network : the IL-6 model.
-    chronic, infection : the chronic scenario (started from its own steady state) and the infection.
+    chronic, infection : the chronic scenario (started from its own steady state) and the infection
+        (default: ``covid_severe_viral``, whose course the drugs can change; with a fixed-drive
+        infection such as ``covid_severe`` the viral and damage columns are absent).
     regimens : (drug, dose, route, interval in days) of each chronic therapy.
     steady_weeks : weeks of therapy at least before the infection.
     step_h : output interval, h (dose times are added as before/after pairs).
 
     Returns
     -------
-    DataFrame with, per run, ``days_since_dose`` and ``drug_ug_ml`` at the infection, and the
-    columns ``inhibition[<at>:end]:<readout> (%)`` (NaN for the untreated runs).
+    DataFrame with, per run, ``days_since_dose`` and ``drug_ug_ml`` at the infection, the columns
+    ``inhibition[infection:end]:<readout> (%)`` (NaN for the untreated runs) and, when the infection
+    runs the disease layer, ``viral_load_copies_ml``, ``tissue_damage``, ``clearance_d`` (days from
+    the infection until the viral load last exceeds 100 copies/ml), ``clearance_delay_d`` and
+    ``damage_avoided_pct`` (against the untreated twin; 0 for the twins themselves).
 
     Examples
     --------
@@ -109,4 +118,14 @@ def _frame(label: str, drug: str, phase: str, at_d: float, t: np.ndarray, res: A
         cols[o] = y[keep]
         cols[inhibition_column(window, o).replace(window.label, "[infection:end]")] = (
             float(inhibition(t, y, ref[o], window)) if ref is not None else np.nan)
+    if all(o in res.observable_ids for o in OUTCOMES):
+        twin = ref if ref is not None else res
+        for o in OUTCOMES:
+            cols[o] = np.asarray(res[o])[keep]
+        clear, clear_twin = (float(last_above(t, r["viral_load_copies_ml"], CLEARANCE_COPIES_ML, window)) / 24.0
+                             for r in (res, twin))
+        area, area_twin = (float(auc(t, r["tissue_damage"], window)) for r in (res, twin))
+        cols["clearance_d"] = clear
+        cols["clearance_delay_d"] = clear - clear_twin
+        cols["damage_avoided_pct"] = 100.0 * (1.0 - area / area_twin) if area_twin > 0 else np.nan
     return pd.DataFrame(cols)

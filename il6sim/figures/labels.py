@@ -26,6 +26,9 @@ LABELS = {
     "trans_signal": "trans-signal (complexes/endothelial cell)",
     "trans_presentation_signal": "trans-presentation (complexes/T cell)",
     "mil6r_occupancy": "membrane IL-6R held by drug (fraction)",
+    "viral_load_copies_ml": "viral load (copies/ml)",
+    "tissue_damage": "lung tissue damage (0 = none, 1 = all)",
+    "effector_t_cells": "effector T cells (arbitrary units)",
 }
 #: the three signalling modes' readouts, in panel order
 SIGNALS = ("classic_signal", "trans_signal", "trans_presentation_signal")
