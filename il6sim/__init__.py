@@ -70,7 +70,7 @@ _LAZY: dict[str, str] = {
     "sweep": "sweeps",
     "SobolResult": "sensitivity", "sobol_sensitivity": "sensitivity",
     "Target": "target", "TargetResult": "target", "find_dose": "target", "find_interval": "target",
-    "parse_target": "target",
+    "parse_target": "target", "Stratification": "stratify", "stratify": "stratify",
     # estimation (PEtab problems: il6sim.petab.load_problem)
     "FitResult": "estimate", "fit": "estimate",
 }
@@ -116,5 +116,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from .sensitivity import SobolResult, sobol_sensitivity
     from .shipped import load_model, shipped_names
     from .solve import SOLVERS, simulate, steady_state
+    from .stratify import Stratification, stratify
     from .sweeps import SweepResult, SweepSpec, load_sweep, load_sweep_spec, sweep
     from .target import Target, TargetResult, find_dose, find_interval, parse_target

@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
     from .cli_estimate import cmd_calibrate, cmd_export_petab, cmd_fit, cmd_llh, cmd_validate
-    from .cli_target import cmd_target
+    from .cli_target import cmd_stratify, cmd_target
 
     try:
         handler = {"simulate": _cmd_simulate, "steady-state": _cmd_steady, "list": _cmd_list,
@@ -178,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "export-sbml": _cmd_export_sbml, "sweep": _cmd_sweep,
                    "sensitivity": _cmd_sensitivity, "figures": _cmd_figures, "llh": cmd_llh,
                    "fit": cmd_fit, "export-petab": cmd_export_petab, "calibrate": cmd_calibrate,
-                   "validate": cmd_validate, "target": cmd_target}[args.command]
+                   "validate": cmd_validate, "target": cmd_target,
+                   "stratify": cmd_stratify}[args.command]
         # numpy/scipy numeric warnings (overflow, invalid value) would print several lines each; hold
         # them, and show them (one line each) only if the command succeeds: a failure is reported by
         # its one-line error alone. Other categories keep the caller's filters.

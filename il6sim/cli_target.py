@@ -1,7 +1,8 @@
-"""The ``il6sim target`` command: the regimen finder of :mod:`il6sim.target`.
+"""The population commands: ``il6sim target`` (the regimen finder of :mod:`il6sim.target`) and
+``il6sim stratify`` (who benefits, :mod:`il6sim.stratify`).
 
-With ``--every`` it finds the smallest dose, with ``--dose`` the longest interval; the last line
-printed is the answer (``dose = <value> <unit>`` or ``every = <value> d``).
+With ``--every`` ``target`` finds the smallest dose, with ``--dose`` the longest interval; the last
+line printed is the answer (``dose = <value> <unit>`` or ``every = <value> d``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .errors import Il6simError
 from .fileio import atomic_write, check_writable
 from .progress import ProgressBar
 
-__all__ = ["add_parser", "cmd_target"]
+__all__ = ["add_parser", "cmd_stratify", "cmd_target"]
 
 
 def add_parser(sub: Any) -> None:
@@ -53,6 +54,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--step", default="6h", help="output interval of the runs (default 6h)")
     p.add_argument("--out", default=None, help="also write the regimens tried as CSV (written atomically)")
 
+    p = sub.add_parser("stratify", help="who benefits in a finished population sweep: the fraction and the baseline "
+                                        "features that predict it (decision tree; needs il6sim[stratify])")
+    p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="folder of a finished sweep (il6sim sweep ... --out DIR)")
+    p.add_argument("--outcome", action="append", required=True, metavar="METRIC:OBSERVABLE>=X",
+                   help="a condition for benefit, e.g. 'inhibition:tissue_damage>=20' (repeat: all must hold)")
+    p.add_argument("--max-depth", type=int, default=3, help="depth of the decision tree (default 3)")
+    p.add_argument("--min-leaf", type=float, default=0.05, help="smallest leaf, fraction of patients (default 0.05)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="writes DIR/patients.csv, by_level.csv, importance.csv, summary.txt and stratify.png")
+
 
 def cmd_target(args: argparse.Namespace) -> int:
     """Run ``il6sim target``; prints the report, whose last line is the answer."""
@@ -87,4 +98,34 @@ def cmd_target(args: argparse.Namespace) -> int:
         atomic_write(args.out, pd.DataFrame(list(res.table)).to_csv(index=False, float_format="%.10g").encode())
         print(f"wrote {args.out}", file=sys.stderr)
     print(res.format())
+    return 0
+
+
+def cmd_stratify(args: argparse.Namespace) -> int:
+    """Run ``il6sim stratify``; prints the report and writes its tables and figure."""
+    from pathlib import Path
+
+    from .figures.stratify import plot_stratification
+    from .stratify import stratify
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise Il6simError(f"--out {out}: is not a directory")
+    if not Path(args.sweep_dir).is_dir():
+        raise Il6simError(f"{args.sweep_dir}: no such sweep folder (run il6sim sweep FILE --out DIR first)")
+    res = stratify(args.sweep_dir, args.outcome, max_depth=args.max_depth, min_leaf=args.min_leaf)
+    report = res.format()
+    title = f"who benefits ({res.fraction:.0%} of {res.n}): " + " and ".join(c.label for c in res.conditions)
+    fig = plot_stratification(res.by_level, res.importance, res.rules, title)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in (("patients", res.patients), ("by_level", res.by_level), ("importance", res.importance)):
+        atomic_write(str(out / f"{name}.csv"), table.to_csv(index=False, float_format="%.10g").encode())
+    atomic_write(str(out / "summary.txt"), (report + "\n").encode())
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    atomic_write(str(out / "stratify.png"), buf.getvalue())
+    print(report)
+    print(f"wrote {out}/patients.csv, by_level.csv, importance.csv, summary.txt, stratify.png", file=sys.stderr)
     return 0

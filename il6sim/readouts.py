@@ -41,7 +41,9 @@ followed by ``:THRESHOLD`` for the time metrics (:func:`parse_metric`):
 ``time_above[w]:X``          hours above X, crossings interpolated (default ``[0:end]``)
 ``time_below[w]:X``          hours below X (default ``[0:end]``)
 ``last_above[w]:X``          hours from the window's start to the last time at or above X (time to
-                             clearance: ``last_above[7.5d:end]:100`` on ``viral_load_copies_ml``)
+                             clearance: ``last_above[8.8d:end]:100`` on ``viral_load_copies_ml``)
+``last_above_shift[w]:X``    hours by which that time moves against the untreated twin (a delay
+                             of clearance is positive; default ``[dose:end]``)
 ``value[T]``, ``before[T]``  the value at time T (after the events at T), or just before them
 ``inhibition[w]``            percent, against the untreated twin (default ``[dose:end]``)
 ``cmax[n]``                  peak of dosing interval n (1-based) or ``last``
@@ -506,11 +508,12 @@ def interval_table(t: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndar
 
 # ---------------------------------------------------------------------------------------------
 # metric names
-_KINDS_WINDOW = ("peak", "trough", "mean", "auc", "time_above", "time_below", "last_above", "inhibition")
+_KINDS_WINDOW = ("peak", "trough", "mean", "auc", "time_above", "time_below", "last_above", "last_above_shift",
+                 "inhibition")
 _KINDS_INTERVAL = ("cmax", "ctrough", "auctau")
 _KINDS_TIME = ("value", "before")
 KINDS = _KINDS_WINDOW + _KINDS_INTERVAL + _KINDS_TIME
-_KINDS_THRESHOLD = ("time_above", "time_below", "last_above")
+_KINDS_THRESHOLD = ("time_above", "time_below", "last_above", "last_above_shift")
 _METRIC = re.compile(r"^(?P<kind>[a-z_]+)(?:\[(?P<arg>[^\]]*)\])?(?::(?P<thr>[^:\[\]]+))?$")
 
 
@@ -531,14 +534,14 @@ class Metric:
             return f"{self.kind}[{self.interval}]"
         if self.kind in _KINDS_TIME:
             return f"{self.kind}[{_fmt_time(float(self.time_h or 0.0))}]"
-        w = self.window or (AFTER_DOSE if self.kind == "inhibition" else WHOLE_RUN)
+        w = self.window or (AFTER_DOSE if self.kind in ("inhibition", "last_above_shift") else WHOLE_RUN)
         thr = f":{self.threshold:g}" if self.threshold is not None else ""
         return f"{self.kind}{w.label}{thr}"
 
     @property
     def needs_reference(self) -> bool:
         """True for metrics computed against the untreated twin."""
-        return self.kind == "inhibition"
+        return self.kind in ("inhibition", "last_above_shift")
 
     @property
     def needs_pre_dose(self) -> bool:
@@ -570,6 +573,13 @@ class Metric:
             if reference is None:
                 raise ReadoutError(f"{self.name} needs the untreated twin's time course (reference=)")
             return inhibition(t, y, reference, self.window, first_dose=first)
+        if self.kind == "last_above_shift":
+            if reference is None:
+                raise ReadoutError(f"{self.name} needs the untreated twin's time course (reference=)")
+            w = self.window or AFTER_DOSE
+            thr = float(self.threshold or 0.0)
+            return (last_above(t, y, thr, w, first_dose=first)
+                    - last_above(t, reference, thr, w, first_dose=first))
         if self.kind in _KINDS_THRESHOLD:
             fn = {"time_above": time_above, "time_below": time_below, "last_above": last_above}[self.kind]
             return fn(t, y, float(self.threshold or 0.0), self.window, first_dose=first)

@@ -9,7 +9,7 @@ Layers, lowest first; a module may import its own layer and the ones below it, n
 3 kernels    ``_kernels``, ``_jitsolve`` (these import no other il6sim module but each other)
 4 engine     ``compiled``, ``solve``, ``batch``
 5 runs       ``regimen``
-6 analysis   ``compare``, ``sweeps``, ``sensitivity``, ``analysis``, ``estimate``, ``target``
+6 analysis   ``compare``, ``sweeps``, ``sensitivity``, ``analysis``, ``estimate``, ``target``, ``stratify``
 7 figures    ``figures`` (drawing only: model and records layers below it, nothing from 3-6)
 8 apps       ``gallery``, ``cli``, ``cli_estimate``, ``cli_target``, ``progress``, the package ``__init__``
 
@@ -42,7 +42,7 @@ LAYERS: dict[str, int] = {
     "regimen": 5,
     "compare": 6, "sweeps": 6, "sensitivity": 6, "analysis": 6, "estimate": 6, "petab": 6, "calibration": 6,
     "bands": 6,
-    "validation": 6, "target": 6,
+    "validation": 6, "target": 6, "stratify": 6,
     "figures": 7,
     "gallery": 8, "cli": 8, "cli_estimate": 8, "cli_target": 8, "progress": 8, "__init__": 8, "__main__": 8,
 }
