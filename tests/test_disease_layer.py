@@ -116,3 +116,15 @@ def test_viral_load_observable_is_copies_per_ml(untreated) -> None:
     v = np.asarray(untreated["viral_load_copies_ml"])
     assert v == pytest.approx(np.asarray(untreated["virus_lung"]) * 1e5, rel=1e-4)  # 1 nM-unit = 1e5 copies/ml
     assert float(peak(T, v)) == pytest.approx(v.max())
+
+
+def test_moderate_course_is_milder_and_clears_sooner(untreated) -> None:
+    mod = build_run(NET, scenario="covid_moderate_viral").simulate(T)
+    v, il6 = np.asarray(mod["viral_load_copies_ml"]), np.asarray(mod["il6_free_pg_ml"])
+    onset = T[v.argmax()]
+    assert abs(onset - ONSET_H) <= 24.0
+    clear_d = float(last_above(T, v, 100.0, Window(onset, "end"))) / 24.0
+    severe_d = float(last_above(T, untreated["viral_load_copies_ml"], 100.0, Window(ONSET_H, "end"))) / 24.0
+    assert 12.0 <= clear_d <= 16.0 < severe_d  # mild/moderate median 14 d vs 21 d severe (Zheng 2020)
+    assert il6.max() == pytest.approx(13.6, rel=0.1)  # Leisman 2020 minus Mojtabavi 2020
+    assert float(np.max(mod["tissue_damage"])) < float(np.max(untreated["tissue_damage"]))
