@@ -110,7 +110,7 @@ def test_metric_names_are_canonical(text: str, name: str) -> None:
 @pytest.mark.parametrize(("text", "match"), [
     ("peek", r"unknown kind 'peek'.*did you mean 'peak'"),
     ("time_above", "needs a threshold"),
-    ("peak:3", "only time_above, time_below, last_above take"),
+    ("peak:3", "only time_above, time_below, last_above, last_above_shift take"),
     ("ctrough[0]", "1-based or 'last'"),
     ("auc[7d]", "START:END"),
     ("auc[7 parsecs:]", "window"),
