@@ -34,7 +34,7 @@ from .results import Result
 from .shipped import shipped_names
 from .units import parse_time
 
-__all__ = ["LEVELS", "SIGNALS", "CompareTable", "compare_drugs", "plan_runs", "timecourse_table", "write_compare"]
+__all__ = ["LEVELS", "OUTCOMES", "SIGNALS", "CompareTable", "compare_drugs", "plan_runs", "timecourse_table", "write_compare"]
 
 #: serum levels reported (unit in the name): value just before the dose, peak and mean over the window
 LEVELS = ("il6_free_pg_ml", "il6_total_pg_ml", "sil6r_total_ng_ml", "crp_mg_l")
@@ -42,6 +42,10 @@ LEVELS = ("il6_free_pg_ml", "il6_total_pg_ml", "sil6r_total_ng_ml", "crp_mg_l")
 DRUG_LEVELS = ("drug_total_ug_ml", "mil6r_occupancy", "sil6r_occupancy")
 #: per-mode signals, reported as percent inhibition against the untreated run
 SIGNALS = ("classic_signal", "trans_signal", "trans_presentation_signal")
+#: outcomes of the disease layer (scenarios that run it): the shift of viral clearance (h; the last time
+#: above CLEARANCE_COPIES_ML) and the inhibition of lung damage, against the untreated run
+OUTCOMES = ("viral_load_copies_ml", "tissue_damage")
+CLEARANCE_COPIES_ML = 100.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class CompareTable:
                 (f"inhibition{w}:classic_signal (%)", "classic inh %", "f"),
                 (f"inhibition{w}:trans_signal (%)", "trans inh %", "f"),
                 (f"inhibition{w}:trans_presentation_signal (%)", "trans-pres inh %", "f")]
+        clearance = f"last_above_shift{w}:{CLEARANCE_COPIES_ML:g}:viral_load_copies_ml"
+        if self.rows and clearance in self.rows[0]:
+            cols += [(clearance, "clearance +h", "f"), (f"inhibition{w}:tissue_damage (%)", "damage inh %", "f")]
         lines = [f"# {self.scenario}: drug at {self.dosing_h / 24:g} d; window {w} (dose to end): mean free "
                  "IL-6 and CRP, peak total IL-6 and total sIL-6R, inhibition = 100 (1 - AUC/AUC untreated)",
                  "  ".join(f"{h:>16s}" for _, h, _ in cols)]
@@ -108,6 +115,12 @@ def _row(label: str, res: Result, ref: Result, window: Window, t_dose: float, re
         row[f"mean{w}:{obs}"] = float(mean(t, res[obs], window)) if has else float("nan")
     for obs in SIGNALS:
         row[f"inhibition{w}:{obs} (%)"] = float(inhibition(t, res[obs], ref[obs], window))
+    if all(o in res.observable_ids for o in OUTCOMES) and float(np.max(ref["viral_load_copies_ml"])) >= \
+            CLEARANCE_COPIES_ML:  # the disease layer runs (an infection): the course itself changes
+        shift = Metric("last_above_shift", window=window, threshold=CLEARANCE_COPIES_ML)
+        row[f"{shift.name}:viral_load_copies_ml"] = float(shift.evaluate(t, res["viral_load_copies_ml"],
+                                                                         reference=ref["viral_load_copies_ml"]))
+        row[f"inhibition{w}:tissue_damage (%)"] = float(inhibition(t, res["tissue_damage"], ref["tissue_damage"], window))
     return row
 
 

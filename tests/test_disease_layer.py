@@ -128,3 +128,21 @@ def test_moderate_course_is_milder_and_clears_sooner(untreated) -> None:
     assert 12.0 <= clear_d <= 16.0 < severe_d  # mild/moderate median 14 d vs 21 d severe (Zheng 2020)
     assert il6.max() == pytest.approx(13.6, rel=0.1)  # Leisman 2020 minus Mojtabavi 2020
     assert float(np.max(mod["tissue_damage"])) < float(np.max(untreated["tissue_damage"]))
+
+
+def test_compare_reports_clearance_and_damage_only_where_an_infection_runs() -> None:
+    from il6sim.compare import compare_drugs
+
+    viral = compare_drugs(NET, scenario=SCENARIO, drugs="tocilizumab", at="8.8 d")
+    w = viral.window
+    row = {r["drug"]: r for r in viral.rows}["tocilizumab"]
+    shift = row[f"last_above_shift{w}:100:viral_load_copies_ml"]
+    assert shift > 24.0 and row[f"inhibition{w}:tissue_damage (%)"] > 5.0
+    # the same number as the readout on the runs themselves
+    res, ref = viral.results["tocilizumab"], viral.results["untreated"]
+    expected = (last_above(res.time_h, res["viral_load_copies_ml"], 100.0, Window(8.8 * 24.0, "end"))
+                - last_above(ref.time_h, ref["viral_load_copies_ml"], 100.0, Window(8.8 * 24.0, "end")))
+    assert shift == pytest.approx(float(expected), rel=1e-9)
+    assert "clearance +h" in viral.format()
+    fixed = compare_drugs(NET, scenario="covid_severe", drugs="tocilizumab", days="10d")
+    assert not any(k.startswith("last_above_shift") for k in fixed.rows[0]) and "clearance" not in fixed.format()
