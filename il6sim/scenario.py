@@ -122,7 +122,7 @@ def then(first: Scenario, second: Scenario, at_h: float, network: Network) -> Sc
     The composition keeps ``first``'s parameters, start (``disease``: runs start from its own
     steady state) and events; ``second``'s events move ``at_h`` later, and each of its parameter
     settings becomes an event at ``at_h`` (so a chronic disease's settings hold until the second
-    scenario changes them). Its duration is ``at_h`` plus ``second``'s, its admission ``at_h`` plus
+    scenario sets them). Its duration is ``at_h`` plus ``second``'s, its admission ``at_h`` plus
     ``second``'s: drugs given "at admission" (``compare``) enter the second scenario's admission.
     ``second``'s own ``start`` is ignored. Spelled ``"ra+covid_severe@100d"`` wherever a scenario
     name is accepted (``load_scenario``, ``--scenario``, sweep files).
@@ -136,10 +136,8 @@ def then(first: Scenario, second: Scenario, at_h: float, network: Network) -> Sc
     if not (math.isfinite(at_h) and at_h >= 0):
         raise UnitError(f"scenario {second.name}: its start must be a finite time >= 0, got {at_h!r} h")
     events = list(first.protocol.events) + list(second.protocol.shifted(at_h).events)
-    for pid, value in second.parameters.items():
-        now = first.parameters.get(pid, network.get_parameter(pid).value)
-        if value != now:
-            events.append(SetParameter(at_h, pid, value, label=second.name))
+    for pid, value in second.parameters.items():  # always, even when equal: first may have changed it by then
+        events.append(SetParameter(at_h, pid, value, label=second.name))
     name = f"{first.name}+{second.name}@{at_h / 24:g}d"
     description = (f"{first.name} from t = 0 ({first.description.split('.')[0]}), then {second.name} from day "
                    f"{at_h / 24:g} ({second.description.split('.')[0]})")

@@ -123,7 +123,8 @@ class Stratification:
             for _, r in self.by_level.iterrows():
                 lines.append(f"  {r['factor']} = {r['level']}: {r['fraction']:.1%} of {int(r['n'])}")
             lines.append("")
-        lines.append(f"decision tree (5-fold CV accuracy {self.cv_accuracy:.1%}; always guessing the majority "
+        cv = "n/a (fewer than 2 rows in a class)" if math.isnan(self.cv_accuracy) else f"{self.cv_accuracy:.1%}"
+        lines.append(f"decision tree (cross-validated accuracy {cv}; always guessing the majority "
                      f"{self.majority_accuracy:.1%}):")
         lines.append(self.rules.rstrip())
         lines.append("")
@@ -141,7 +142,7 @@ def _level_feature(name: str, labels: np.ndarray, levels: Sequence[str]) -> dict
     except (UnitError, Il6simError, ValueError):
         pass
     if name.startswith("rs") and all(len(x) == 2 for x in levels):
-        ref = levels[0][0]
+        ref = sorted(levels)[0][0]  # alleles counted against the first homozygote in sort order (rs2228145: A)
         return {f"{name}_alleles": np.array([sum(ch != ref for ch in x) for x in labels], dtype=float)}
     if len(levels) == 2:
         return {f"{name}={levels[1]}": (labels == levels[1]).astype(float)}
@@ -192,7 +193,10 @@ def stratify(sweep: Any, outcomes: Sequence[str | Condition], *, max_depth: int 
     ok = res.ok
     cols: dict[str, np.ndarray] = {}
     level_cols: dict[str, np.ndarray] = {}
-    spec_levels = {name: list(dict.fromkeys(res.labels[name])) for name in res.labels}
+    # level order: grid and level factors vary slowest, so first appearance is their file order; genotypes
+    # drawn with frequencies appear in random order, so they are sorted (the reference homozygote first)
+    spec_levels = {name: (sorted(set(res.labels[name])) if name.startswith("rs") else
+                          list(dict.fromkeys(res.labels[name]))) for name in res.labels}
     for j, name in enumerate(res.factor_names):
         if name in res.labels:
             level_cols[name] = np.asarray(res.labels[name], dtype=str)
@@ -239,10 +243,13 @@ def stratify(sweep: Any, outcomes: Sequence[str | Condition], *, max_depth: int 
         tree.fit(x, y)
         rules = export_text(tree, feature_names=list(features), class_names=["no benefit", "benefit"])
         importance = tree.feature_importances_
-        folds = StratifiedKFold(n_splits=min(5, int(min(y.sum(), (~y).sum()))), shuffle=True, random_state=seed)
-        cv = float(np.mean(cross_val_score(DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=leaf,
-                                                                  random_state=seed), x, y, cv=folds)))
         majority = float(max(y.mean(), 1 - y.mean()))
+        minority = int(min(y.sum(), (~y).sum()))
+        cv = float("nan")  # cross-validation needs at least two rows of each class
+        if minority >= 2:
+            folds = StratifiedKFold(n_splits=min(5, minority), shuffle=True, random_state=seed)
+            cv = float(np.mean(cross_val_score(DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=leaf,
+                                                                      random_state=seed), x, y, cv=folds)))
     order = np.argsort(-importance, kind="stable")
     imp = pd.DataFrame({"feature": [features[i] for i in order], "importance": importance[order]})
     return Stratification(conds, frame, float(y.mean()), n, int((~keep).sum()), by_level, imp, rules, cv,

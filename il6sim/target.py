@@ -172,6 +172,7 @@ class _Question:
     seed: int
     source: Any  # the population file's TomlSource (for error locations), or None
     progress: Callable[[int, int], None] | None
+    patients: int = 1  # patients per regimen in the last sweep (the file's rows times its grid and levels)
 
     def readouts(self, groups: Sequence[tuple[str, float]], days: float) -> dict[tuple[str, float], np.ndarray]:
         """Steady-state readouts (last and second-last interval) of each (dose, every_h) pair, per patient."""
@@ -183,7 +184,8 @@ class _Question:
         by_every: dict[float, list[str]] = {}
         for dose, every_h in groups:
             by_every.setdefault(every_h, []).append(dose)
-        for every_h, doses in by_every.items():
+        for every_key, doses in by_every.items():
+            every_h = float(f"{every_key:.10g}")  # the interval the doses get, so the run ends on a dose interval
             count = max(MIN_DOSES, math.ceil(days * 24.0 / every_h - 1e-9))
             kind = KINDS[self.target.kind]
             head: dict[str, Any] = {"model": self.model, "days": count * every_h / 24.0, "step": f"{self.step_h:g} h",
@@ -192,7 +194,7 @@ class _Question:
                                     "seed": self.seed, "weight": self.weight}
             if self.scenario:
                 head["scenario"] = self.scenario
-            group: dict[str, Any] = {"drug": self.drug, "dose": doses[0], "every": f"{every_h:.10g} h", "count": count}
+            group: dict[str, Any] = {"drug": self.drug, "dose": doses[0], "every": f"{every_h!r} h", "count": count}
             if self.route:
                 group["route"] = self.route
             if self.infusion:
@@ -201,13 +203,15 @@ class _Question:
             src = self.source
             spec = parse_sweep_spec(TomlSource(src.path if src else "<target>", src.text if src else "", data))
             res = sweep(spec, progress=self.progress)
-            # level factors vary slowest, sampled patients fastest: rows are dose-major
-            last = res.metrics[f"{kind}[last]:{self.target.observable}"].reshape(len(doses), -1)
-            prev = res.metrics[f"{kind}[{count - 1}]:{self.target.observable}"].reshape(len(doses), -1)
+            last = res.metrics[f"{kind}[last]:{self.target.observable}"]
+            prev = res.metrics[f"{kind}[{count - 1}]:{self.target.observable}"]
             if self.target.kind == "mean":
                 last, prev = last / every_h, prev / every_h
-            for i, dose in enumerate(doses):
-                out[(dose, every_h)] = np.stack([last[i], prev[i]])
+            labels = np.asarray(res.labels["dose"], dtype=str)
+            for dose in doses:  # the rows of each dose, whatever the order the sweep crossed its factors in
+                rows = labels == dose
+                self.patients = int(rows.sum())
+                out[(dose, every_key)] = np.stack([last[rows], prev[rows]])
         return out
 
 
@@ -257,7 +261,8 @@ def _question(target: Target, drug: str, *, route: str | None, infusion: str | N
 
     factors, rows, seed, src, pop_scenario = _population(population, patients)
     group: dict[str, Any] = {"drug": drug, **({"route": route} if route else {})}
-    probe = build_run(load_network(model), drug_groups=[group], weight=weight, duration_h=24.0)
+    scen = scenario if scenario is not None else (pop_scenario or "ra")
+    probe = build_run(load_network(model), scenario=scen or None, drug_groups=[group], weight=weight, duration_h=24.0)
     known = tuple(o.id for o in probe.network.observables)
     if target.observable not in known:
         raise UnknownNameError(f"--metric: unknown observable '{target.observable}'{suggest(target.observable, known)}")
@@ -330,7 +335,20 @@ def _search(q: _Question, grid: list[float], increasing_meets: bool, evaluate: C
         bad, good = order[first - 1], order[first]
         while abs(math.log(good / bad)) > math.log1p(rtol):
             mid = math.sqrt(bad * good)
+            before = days
             run([mid])
+            if days != before:  # a longer run re-evaluated everything: bracket again from the fresh table
+                xs = sorted(table, reverse=not increasing_meets)
+                flags = [table[x]["met"] for x in xs]
+                if not any(flags):
+                    raise Il6simError(f"no {what} meets the target ({q.target.label}) at steady state "
+                                      f"(after {days:g} d)")
+                k = flags.index(True)
+                if k == 0:
+                    bad = good = xs[0]
+                    break
+                bad, good = xs[k - 1], xs[k]
+                continue
             if table[mid]["met"]:
                 good = mid
             else:
@@ -413,7 +431,7 @@ def find_dose(target: Target, drug: str, *, every: str | float = "14 d", route: 
     ----------
     target : from :func:`parse_target`.
     drug, route, infusion : the drug (shipped name or file) and how it is given.
-    every : the dosing interval (``"14 d"``; bare numbers are hours).
+    every : the dosing interval (``"14 d"``; bare numbers are days).
     scenario : the disease (default: the population file's, else ``ra``).
     unit : ``mg`` or ``mg/kg`` (default: the unit of the drug's standard dose for its route, else mg).
     dose_range : ``"LOW..HIGH"`` in ``unit`` (default: the standard dose / 30 to x 10, else 1..2000 mg).
@@ -434,7 +452,13 @@ def find_dose(target: Target, drug: str, *, every: str | float = "14 d", route: 
     unit = unit or default_unit
     if unit not in ("mg", "mg/kg"):
         raise UnitError(f"--unit must be mg or mg/kg, got {unit!r}")
-    default = (standard / 30.0, standard * 10.0) if standard and unit == default_unit else (1.0, 2000.0)
+    if standard and unit == default_unit:
+        default = (standard / 30.0, standard * 10.0)
+    else:  # 1-2000 mg, or the same per kg of the reference weight
+        from .regimen import parse_weight
+
+        per = parse_weight(weight) if unit == "mg/kg" else 1.0
+        default = (1.0 / per, 2000.0 / per)
     lo, hi = _range(dose_range, default, unit, "dose")
     _check_rtol(rtol)
     every_h = parse_time(every, "d")
@@ -451,7 +475,7 @@ def find_dose(target: Target, drug: str, *, every: str | float = "14 d", route: 
     regimen = {"drug": drug, "every": f"{every_h / 24:g} d"}
     if route:
         regimen["route"] = route
-    return TargetResult("dose", answer, unit, target, regimen, q.scenario, q.rows, frac, achieved, days,
+    return TargetResult("dose", answer, unit, target, regimen, q.scenario, q.patients, frac, achieved, days,
                         tuple(table), tuple(notes))
 
 
@@ -485,7 +509,7 @@ def find_interval(target: Target, drug: str, *, dose: str, route: str | None = N
     regimen = {"drug": drug, "dose": dose}
     if route:
         regimen["route"] = route
-    return TargetResult("every", answer, "d", target, regimen, q.scenario, q.rows, frac, achieved, days,
+    return TargetResult("every", answer, "d", target, regimen, q.scenario, q.patients, frac, achieved, days,
                         tuple(table), tuple(notes))
 
 

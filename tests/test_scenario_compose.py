@@ -103,3 +103,10 @@ def test_cli_runs_chronic_therapy_then_infection(tmp_path: Path, capsys: pytest.
     assert main(["simulate", "--scenario", "ra+covid_severe@1d", "--drug", "sarilumab", "--every", "14d",
                  "--count", "9"]) == 2  # doses past the end of the run: one-line error
     assert "outside the simulated time" in capsys.readouterr().err
+
+
+def test_chronic_analysis_has_no_viral_columns_for_a_fixed_drive() -> None:
+    from il6sim.analysis.chronic import compute_chronic_infection
+
+    t = compute_chronic_infection(NET, infection="covid_severe", step_h=24.0)
+    assert "clearance_delay_d" not in t.columns and "viral_load_copies_ml" not in t.columns

@@ -92,3 +92,25 @@ def test_disease_layer_population_end_to_end(tmp_path: Path, capsys: pytest.Capt
     assert main(["stratify", str(tmp_path / "nowhere"), "--outcome", "inhibition:tissue_damage>=20",
                  "--out", str(out)]) == 2
     assert "no such sweep folder" in capsys.readouterr().err
+
+
+def test_one_row_in_a_class_gives_no_cross_validation_and_no_crash() -> None:
+    res, _ = planted(40)
+    damage = np.full(40, 10.0)
+    damage[3] = 30.0
+    res.metrics["inhibition[0:end]:tissue_damage"] = damage
+    s = stratify(res, ["inhibition:tissue_damage>=20"])
+    assert s.fraction == pytest.approx(1 / 40) and np.isnan(s.cv_accuracy)
+    assert "n/a (fewer than 2 rows in a class)" in s.format()
+
+
+def test_genotype_alleles_are_counted_against_the_same_reference_whatever_the_draw() -> None:
+    res, _ = planted(30)
+    geno = np.array(["CC", "AC", "AA"] * 10)  # the first row happens to be CC
+    res = dataclasses.replace(res, factor_names=(*res.factor_names, "rs2228145"),
+                              parameters=np.column_stack([res.parameters, np.zeros(30)]),
+                              labels={**res.labels, "rs2228145": geno})
+    s = stratify(res, ["inhibition:tissue_damage>=20"])
+    alleles = dict(zip(s.patients["rs2228145 (level)"], s.patients["rs2228145_alleles"]))
+    assert alleles == {"AA": 0.0, "AC": 1.0, "CC": 2.0}
+    assert list(s.by_level[s.by_level.factor == "rs2228145"].level) == ["AA", "AC", "CC"]

@@ -181,3 +181,27 @@ def test_sweep_factors_may_vary_a_drug_parameter_when_every_row_doses_it() -> No
     mixed = {**base, "factors": [{"drug": ["sarilumab", "tocilizumab"]}, *base["factors"]]}
     with pytest.raises(ModelFileError, match="unknown parameter 'sar_k10'"):
         spec_from_dict(mixed)
+
+
+def test_population_with_a_grid_factor_matches_rows_to_doses(tmp_path: Path) -> None:
+    pop = tmp_path / "grid.toml"
+    pop.write_text('[sweep]\nscenario = "ra"\nrows = 1\n\n[[factors]]\nparameter = "sar_k10"\n'
+                   'grid = ["0.002 1/h", "0.02 1/h"]\n')
+    res = find_dose(OCC90, "sarilumab", every="14 d", route="sc", dose_range="50..400", population=pop,
+                    fraction=0.5, rtol=0.05)
+    assert res.patients == 2  # one draw x two grid values, at every dose
+    rows = sorted(res.table, key=lambda r: r["dose"])
+    fractions = [r["fraction"] for r in rows]
+    assert set(fractions) <= {0.0, 0.5, 1.0}
+    assert all(b >= a for a, b in zip(fractions, fractions[1:]))  # monotone: rows matched to their doses
+    assert not any("monotone" in n for n in res.notes)
+
+
+def test_the_last_interval_is_read_at_any_interval_length() -> None:
+    from il6sim.target import _question
+
+    q = _question(OCC90, "sarilumab", route="sc", infusion=None, scenario=None, model="il6", weight="70 kg",
+                  step="6 h", population=None, patients=None, progress=None)
+    every = 19.79898987322333 * 24.0  # not a round number of hours: a bisection midpoint
+    last, prev = q.readouts([("200 mg", every)], 364.0)[("200 mg", every)]
+    assert last[0] != prev[0]  # two different dosing intervals (the last one was dropped before)

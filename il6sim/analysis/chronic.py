@@ -118,8 +118,9 @@ def _frame(label: str, drug: str, phase: str, at_d: float, t: np.ndarray, res: A
         cols[o] = y[keep]
         cols[inhibition_column(window, o).replace(window.label, "[infection:end]")] = (
             float(inhibition(t, y, ref[o], window)) if ref is not None else np.nan)
-    if all(o in res.observable_ids for o in OUTCOMES):
-        twin = ref if ref is not None else res
+    twin = ref if ref is not None else res
+    if all(o in res.observable_ids for o in OUTCOMES) and float(np.max(twin["viral_load_copies_ml"])) >= \
+            CLEARANCE_COPIES_ML:  # an infection on the disease layer (not a fixed drive)
         for o in OUTCOMES:
             cols[o] = np.asarray(res[o])[keep]
         clear, clear_twin = (float(last_above(t, r["viral_load_copies_ml"], CLEARANCE_COPIES_ML, window)) / 24.0
