@@ -273,16 +273,21 @@ def _question(target: Target, drug: str, *, route: str | None, infusion: str | N
                      model, weight, step_h, factors, rows, seed, src, progress)
 
 
-def _summary(target: Target, values: np.ndarray, fraction: float | None) -> tuple[bool, dict[str, Any]]:
+def _summary(target: Target, values: np.ndarray, fraction: float | None) -> dict[str, Any]:
+    """The table row of one regimen: the typical patient's readout, or a population's fraction and percentiles."""
     met = target.met(values)
     if fraction is None:
-        v = float(values[0])
-        return bool(met[0]), {"value": v, "met": bool(met[0])}
+        return {"value": float(values[0]), "met": bool(met[0])}
     frac = float(np.mean(met))
     finite = values[np.isfinite(values)]
     q = np.percentile(finite, [5, 50, 95]) if finite.size else [np.nan] * 3
-    return frac >= fraction, {"fraction": frac, "p05": float(q[0]), "p50": float(q[1]), "p95": float(q[2]),
-                              "met": frac >= fraction}
+    return {"fraction": frac, "p05": float(q[0]), "p50": float(q[1]), "p95": float(q[2]), "met": frac >= fraction}
+
+
+def _in_search_order(table: Mapping[float, Mapping[str, Any]], increasing_meets: bool) -> tuple[list[float], list[bool]]:
+    """The regimens tried, in the direction the target becomes met (doses up, intervals down), and whether each is."""
+    order = sorted(table, reverse=not increasing_meets)
+    return order, [bool(table[x]["met"]) for x in order]
 
 
 def _search(q: _Question, grid: list[float], increasing_meets: bool, evaluate: Callable[[list[float], float],
@@ -291,11 +296,11 @@ def _search(q: _Question, grid: list[float], increasing_meets: bool, evaluate: C
     """Grid, then bisection in log space; returns (answer, achieved, table, notes, steady days)."""
     days = MIN_DAYS
     notes: list[str] = []
-    notes_unsteady: list[bool] = []
+    warned = False
     table: dict[float, dict[str, Any]] = {}
 
     def run(points: list[float]) -> None:
-        nonlocal days
+        nonlocal days, warned
         todo = list(points)
         for attempt in range(MAX_DOUBLINGS + 1):
             got = evaluate(todo, days)
@@ -305,24 +310,19 @@ def _search(q: _Question, grid: list[float], increasing_meets: bool, evaluate: C
             days *= 2.0  # not yet at steady state: everything so far again, over the longer run
             todo = sorted(set(todo) | set(table))
             table.clear()
-        if unsteady and not notes_unsteady:
-            notes_unsteady.append(True)
+        if unsteady and not warned:
+            warned = True
             notes.append(f"the readout still changes by more than {STEADY_RTOL:.0%} between the last two "
                          f"intervals after {days:g} d (a slow approach to steady state)")
         for x, pair in got.items():
-            _, row = _summary(q.target, pair[0], fraction)
-            table[x] = {what: x, **row}
+            table[x] = {what: x, **_summary(q.target, pair[0], fraction)}
 
     run(list(grid))
-    xs = sorted(table)
-    meets = [table[x]["met"] for x in xs]
-    order = xs if increasing_meets else xs[::-1]
-    flags = meets if increasing_meets else meets[::-1]
+    order, flags = _in_search_order(table, increasing_meets)
     if not any(flags):
-        edge = xs[-1] if increasing_meets else xs[0]
-        raise Il6simError(f"no {what} in {xs[0]:.4g}-{xs[-1]:.4g} {unit} meets the target ({q.target.label}); "
-                          f"at {edge:.4g} {unit} the readout is {_describe(table[edge], fraction)}: widen the range "
-                          "or relax the target")
+        raise Il6simError(f"no {what} in {min(order):.4g}-{max(order):.4g} {unit} meets the target "
+                          f"({q.target.label}); at {order[-1]:.4g} {unit} the readout is "
+                          f"{_describe(table[order[-1]], fraction)}: widen the range or relax the target")
     first = flags.index(True)
     if any(not f for f in flags[first:]):
         notes.append(f"the target is not met at every {what} beyond the first that meets it on the grid: "
@@ -338,16 +338,15 @@ def _search(q: _Question, grid: list[float], increasing_meets: bool, evaluate: C
             before = days
             run([mid])
             if days != before:  # a longer run re-evaluated everything: bracket again from the fresh table
-                xs = sorted(table, reverse=not increasing_meets)
-                flags = [table[x]["met"] for x in xs]
+                order, flags = _in_search_order(table, increasing_meets)
                 if not any(flags):
                     raise Il6simError(f"no {what} meets the target ({q.target.label}) at steady state "
                                       f"(after {days:g} d)")
                 k = flags.index(True)
                 if k == 0:
-                    bad = good = xs[0]
+                    bad = good = order[0]
                     break
-                bad, good = xs[k - 1], xs[k]
+                bad, good = order[k - 1], order[k]
                 continue
             if table[mid]["met"]:
                 good = mid

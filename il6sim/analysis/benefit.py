@@ -34,7 +34,7 @@ from ..bands import unmeasured_ranges
 from ..drugs import load_drug
 from ..network import Network
 from ..readouts import Window, auc, last_above, output_grid, peak, time_below
-from .runs import scenario_run, simulate_run
+from .runs import dose_times, scenario_run, simulate_run
 
 __all__ = ["CLEARANCE_COPIES_ML", "DAYS", "DRUGS", "compute_benefit_harm"]
 
@@ -103,8 +103,7 @@ def _arms(network: Network, scenario: str, drugs: Sequence[str], days: Sequence[
         if dex:
             groups.append({"drug": "dexamethasone", "at": at_h})
         run = scenario_run(network, scenario, groups)
-        doses = sorted({g.at_h + i * (g.every_h or 0.0) for g in run.doses for i in range(int(g.count))})
-        tt = output_grid(base.duration_h, step_h, dose_times=doses)
+        tt = output_grid(base.duration_h, step_h, dose_times=dose_times(run))
         res = simulate_run(run, tt)
         out = _outcomes(tt, res, onset_h, ref["effector_threshold"])
         cls = load_drug(drug).target_class

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..network import Network
 from ..readouts import Window, auc, inhibition, last_above, output_grid, value_at
-from .runs import inhibition_column, scenario_run, simulate_run
+from .runs import dose_times, inhibition_column, scenario_run, simulate_run
 
 __all__ = ["OUTCOMES", "PHASES", "READOUTS", "REGIMENS", "compute_chronic_infection"]
 
@@ -90,7 +90,7 @@ def compute_chronic_infection(network: Network, *, chronic: str = "ra", infectio
             count = int(math.floor((end - 1e-6) / (every_d * 24.0))) + 1
             run = scenario_run(network, scenario, [{"drug": drug, "dose": dose, "route": route,
                                                     "every": f"{every_d:g} d", "count": count}])
-            doses = [i * every_d * 24.0 for i in range(count)]
+            doses = dose_times(run)
             t = output_grid(end, step_h, dose_times=doses)
             res = simulate_run(run, t)
             ref = simulate_run(base, t)  # the untreated twin, on this run's grid
@@ -116,7 +116,7 @@ def _frame(label: str, drug: str, phase: str, at_d: float, t: np.ndarray, res: A
     for o in READOUTS:
         y = np.asarray(res[o])
         cols[o] = y[keep]
-        cols[inhibition_column(window, o).replace(window.label, "[infection:end]")] = (
+        cols[inhibition_column("[infection:end]", o)] = (
             float(inhibition(t, y, ref[o], window)) if ref is not None else np.nan)
     twin = ref if ref is not None else res
     if all(o in res.observable_ids for o in OUTCOMES) and float(np.max(twin["viral_load_copies_ml"])) >= \

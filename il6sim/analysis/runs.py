@@ -26,8 +26,8 @@ from ..regimen import Run, build_run
 from ..results import Result
 from ..shipped import shipped_names
 
-__all__ = ["RTOL", "SIGNALS", "binder_names", "clamp_species", "inhibition_column", "pg_ml_to_nM", "scenario_run",
-           "simulate_run", "time_grid"]
+__all__ = ["RTOL", "SIGNALS", "binder_names", "clamp_species", "dose_times", "inhibition_column", "pg_ml_to_nM",
+           "scenario_run", "simulate_run", "time_grid"]
 
 #: the three per-mode signalling readouts (complexes per cell)
 SIGNALS = ("classic_signal", "trans_signal", "trans_presentation_signal")
@@ -96,6 +96,16 @@ def scenario_run(network: Network, scenario: str, drug_groups: Sequence[Mapping[
     (['tocilizumab'], 168.0)
     """
     return build_run(network, scenario=scenario, drug_groups=list(drug_groups), duration_h=duration_h)
+
+
+def dose_times(run: Run) -> list[float]:
+    """Every dose time of a run (h), sorted, for :func:`il6sim.readouts.output_grid`.
+
+    >>> from il6sim.shipped import load_model
+    >>> dose_times(scenario_run(load_model("il6"), "ra", [{"drug": "sarilumab", "every": "7 d", "count": 3}]))
+    [0.0, 168.0, 336.0]
+    """
+    return sorted({d.at_h + i * (d.every_h or 0.0) for d in run.doses for i in range(int(d.count))})
 
 
 def time_grid(duration_h: float, step_h: float) -> np.ndarray:

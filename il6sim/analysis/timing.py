@@ -23,16 +23,11 @@ import pandas as pd
 
 from ..network import Network
 from ..readouts import Window, inhibition, output_grid
-from ..regimen import Run
-from .runs import inhibition_column, scenario_run, simulate_run
+from .runs import dose_times, inhibition_column, scenario_run, simulate_run
 
 __all__ = ["READOUTS", "compute_timing"]
 
 READOUTS = ("il6_free_pg_ml", "crp_mg_l", "classic_signal", "trans_signal")
-
-
-def _dose_times(run: Run) -> list[float]:
-    return [d.at_h + i * (d.every_h or 0.0) for d in run.doses for i in range(int(d.count))]
 
 
 def compute_timing(network: Network, *, drug: str = "tocilizumab", scenario: str = "covid_severe",
@@ -72,7 +67,7 @@ def compute_timing(network: Network, *, drug: str = "tocilizumab", scenario: str
         "late + dexamethasone": ([{"drug": drug, "at": admit + 24 * delay_d}, dex], admit + 24 * delay_d, True),
     }
     runs = {name: scenario_run(network, scenario, groups) for name, (groups, _, _) in specs.items()}
-    t = output_grid(base.duration_h, step_h, dose_times=[x for r in runs.values() for x in _dose_times(r)])
+    t = output_grid(base.duration_h, step_h, dose_times=[x for r in runs.values() for x in dose_times(r)])
     results = {name: simulate_run(run, t) for name, run in runs.items()}
     window = Window(admit, "end")
     frames = []
