@@ -15,7 +15,7 @@ OBS = ["il6_free_pg_ml", "sil6r_total_ng_ml", "crp_mg_l"]
 res = il6sim.sweep({
     "sweep": {"model": "il6", "scenario": "covid_severe", "step": "6 h", "observables": OBS,
               "metrics": ["peak", "auc", "inhibition"]},  # inhibition: from the dose to the end
-    "drugs": [{"drug": "tocilizumab", "at": "7 d"}],
+    "drugs": [{"drug": "tocilizumab", "at": "admission"}],
     "factors": [{"dose": ["2 mg/kg", "4 mg/kg", "8 mg/kg"]},
                 {"parameter": "k_crp_deg", "grid": ["0.02 1/h", "0.04 1/h"]}],
 })

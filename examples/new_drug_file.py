@@ -44,18 +44,19 @@ source = "assumed"
 """
 
 model = il6sim.load_model("il6")
-t = np.arange(0, 29) * 24.0
+t = np.arange(0, 46) * 24.0
+admission = il6sim.load_scenario("covid_severe", model).admission_h
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "hypothetical.toml"
     path.write_text(DRUG)
     runs = {"untreated": il6sim.build_run(model, scenario="covid_severe"),
             "siltuximab 3 mg/kg": il6sim.build_run(model, scenario="covid_severe",
-                                            drug_groups=[{"drug": "siltuximab", "dose": "3 mg/kg", "at": "7 d"}]),
+                                            drug_groups=[{"drug": "siltuximab", "dose": "3 mg/kg", "at": "admission"}]),
             "hypothetical 3 mg/kg": il6sim.build_run(model, scenario="covid_severe",
-                                              drug_groups=[{"drug": str(path), "at": "7 d"}])}
+                                              drug_groups=[{"drug": str(path), "at": "admission"}])}
     results = {name: run.simulate(t, solver="jit") for name, run in runs.items()}
 
-after = t >= 7 * 24
+after = t >= admission
 ref = np.trapezoid(results["untreated"]["classic_signal"][after], t[after])
 print(f"{'run':>22} {'peak free IL-6 pg/ml':>21} {'peak total IL-6 pg/ml':>22} {'classic inhibition %':>21}")
 for name, res in results.items():

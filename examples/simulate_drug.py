@@ -1,4 +1,4 @@
-"""Tocilizumab 8 mg/kg IV at hospital admission (day 7) in severe COVID-19: CRP, IL-6 and receptor occupancy.
+"""Tocilizumab 8 mg/kg IV at hospital admission in severe COVID-19 (day 15.8 after infection, 7 d after symptom onset): CRP, IL-6 and receptor occupancy.
 
 Run:  python examples/simulate_drug.py
 """
@@ -9,8 +9,8 @@ import il6sim
 
 model = il6sim.load_model("il6")
 run = il6sim.build_run(model, scenario="covid_severe",
-                drug_groups=[{"drug": "tocilizumab", "dose": "8 mg/kg", "at": "7 d", "infusion": "1 h"}])
-days = np.arange(0, 29)
+                drug_groups=[{"drug": "tocilizumab", "dose": "8 mg/kg", "at": "admission", "infusion": "1 h"}])
+days = np.arange(0, 46)
 res = run.simulate(days * 24.0, solver="jit")  # starts from the drug-free steady state
 
 print(f"{'day':>4} {'free IL-6 pg/ml':>16} {'total sIL-6R ng/ml':>19} {'CRP mg/l':>9} {'mIL-6R held by drug':>20}")

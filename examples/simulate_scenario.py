@@ -11,7 +11,7 @@ model = il6sim.load_model("il6")
 healthy = il6sim.steady_state(model)
 scenario = il6sim.load_scenario("covid_severe", model)
 
-days = np.arange(0, 29)
+days = np.arange(0, 46)  # t = 0 at infection; symptom onset ~day 9
 res = il6sim.simulate(model, t_eval=days * 24.0, initial=healthy,
                       parameters=dict(scenario.parameters), protocol=scenario.protocol)
 

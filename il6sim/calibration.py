@@ -257,8 +257,9 @@ def calibrate(*, starts: int = 8, seed: int = 0, uncertainty: str = "laplace", t
     return Calibration(res)
 
 
-# Target peaks of serum free IL-6 (pg/ml) of the infection scenarios: models/scenarios/README.md
-SCENARIO_TARGETS = {"covid_moderate": 13.6, "covid_severe": 36.7, "ards": 460.0, "sepsis": 983.6, "crs": 3110.5}
+# Target peaks of serum free IL-6 (pg/ml) of the fixed-drive scenarios: models/scenarios/README.md
+# (covid_moderate and covid_severe run on the disease layer, which has no infusion rate to solve)
+SCENARIO_TARGETS = {"covid_moderate_fixed": 13.6, "covid_severe_fixed": 36.7, "ards": 460.0, "sepsis": 983.6, "crs": 3110.5}
 
 
 def scenario_drive_factor(name: str, target_pg_ml: float | None = None, *, step_h: float = 0.25) -> float:

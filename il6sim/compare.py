@@ -1,14 +1,14 @@
 """Cytokine trapping versus receptor blockade: each drug at its standard dose against no drug.
 
 Every number comes from :mod:`il6sim.readouts` over one window, from the dose to the end of the
-run, and carries that window in its name: ``peak[7d:28d]:il6_total_pg_ml``,
-``inhibition[7d:28d]:trans_signal``. Inhibition is the readouts' definition against the
+run, and carries that window in its name: ``peak[15.8d:45d]:il6_total_pg_ml``,
+``inhibition[15.8d:45d]:trans_signal``. Inhibition is the readouts' definition against the
 untreated run of the same scenario (NaN where the untreated area is 0).
 
 >>> from il6sim.shipped import load_model
 >>> table = compare_drugs(load_model("il6"), drugs="siltuximab", days="20d")
 >>> [row["drug"] for row in table.rows], table.window
-(['untreated', 'siltuximab'], '[7d:20d]')
+(['untreated', 'siltuximab'], '[15.8d:20d]')
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .errors import Il6simError
 from .fileio import atomic_write
 from .network import Network
 from .readouts import DosingSchedule, Metric, Window, inhibition, mean, output_grid, peak
-from .regimen import Run, build_run
+from .regimen import Run, build_run, parse_dose_time
 from .results import Result
 from .shipped import shipped_names
 from .units import parse_time
@@ -142,10 +142,12 @@ def plan_runs(network: Network, *, scenario: str = "covid_severe", drugs: str | 
     base = build_run(network, scenario=scenario, weight=weight,
                      duration_h=None if days is None else parse_time(days, "d"))
     sc = base.scenario
-    t_dose = parse_time(at, "d") if at is not None else (sc.admission_h if sc else 0.0)
+    t_dose = (parse_dose_time(at, sc.admission_h if sc and sc.admission_h > 0 else None, "d") if at is not None
+              else (sc.admission_h if sc else 0.0))
     if t_dose >= base.duration_h:
-        raise Il6simError(f"--at {at}: the drug would be given at {t_dose / 24:g} d, at or after the end of the run "
-                          f"({base.duration_h / 24:g} d); dose earlier or simulate longer (--days)")
+        given = f"--at {at}" if at is not None else f"the scenario's admission ({t_dose / 24:g} d, the default --at)"
+        raise Il6simError(f"{given}: the drug would be given at {t_dose / 24:g} d, at or after the end of the run "
+                          f"({base.duration_h / 24:g} d); dose earlier (--at) or simulate longer (--days)")
     return names, base, t_dose, output_grid(base.duration_h, step_h, dose_times=[t_dose])
 
 
@@ -159,7 +161,7 @@ def compare_drugs(network: Network, *, scenario: str = "covid_severe", drugs: st
     network : the model (drugs are added to it).
     scenario : scenario name or path.
     drugs : ``"all"`` (every shipped binder), names/paths separated by commas, or a sequence.
-    at : dosing time (``"7d"``; default: the scenario's admission time, else 0).
+    at : dosing time (``"7d"``, ``"admission+4d"``; default: the scenario's admission time, else 0).
     weight : body weight (``"70kg"``); ``days``: simulated time (default: the scenario's).
     step_h : output step, h (dose times are added to the grid as pre/post pairs).
     command : the command line, kept in the provenance.

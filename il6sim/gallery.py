@@ -127,8 +127,8 @@ _SPECS = (
                "(no sIL-6R: no trans-signalling at any IL-6).", estimate_s=3.0),
     FigureSpec("trapping_blockade", "c", "trapping", "compute_trapping", "plot_trapping",
                "Trapping vs blockade",
-               "Severe COVID-19, each binder at its standard dose at admission (day 7): free and total IL-6, "
-               "total sIL-6R, CRP and each mode's signal. Cytokine binders trap IL-6 (total IL-6 rises "
+               "Severe COVID-19, each binder at its standard dose at admission (day 15.8 after infection, 7 d "
+               "after symptom onset): free and total IL-6, total sIL-6R, CRP and each mode's signal. Cytokine binders trap IL-6 (total IL-6 rises "
                "hundreds-fold); receptor binders raise total sIL-6R and free IL-6.",
                drugs="binders", scenarios=("covid_severe",), estimate_s=8.0),
     FigureSpec("trans_map", "d", "transmap", "compute_trans_map", "plot_trans_map", "Trans-signalling map",
@@ -141,9 +141,9 @@ _SPECS = (
                scenarios=("covid_severe",), estimate_s=1.5),
     FigureSpec("timing", "f", "timing", "compute_timing", "plot_timing",
                "Early vs late, with and without dexamethasone",
-               "Severe COVID-19: tocilizumab at admission (day 7) or 4 days later, each with or without "
+               "Severe COVID-19: tocilizumab at admission (day 15.8) or 4 days later, each with or without "
                "dexamethasone 6 mg daily for 10 days; legends give the change in AUC from admission to the end "
-               "(inhibition[7d:end]).",
+               "(inhibition[15.8d:end]).",
                drugs=("tocilizumab", "dexamethasone"), scenarios=("covid_severe",), estimate_s=2.0),
     FigureSpec("disease_settings", "g", "settings", "compute_settings", "plot_settings",
                "Disease settings",
@@ -154,7 +154,7 @@ _SPECS = (
                estimate_s=8.0),
     FigureSpec("dose_response", "h", "doseresponse", "compute_dose_response", "plot_dose_response",
                "Dose-response",
-               "Severe COVID-19, one dose at admission, inhibition of each level 3 days later (day 10) against "
+               "Severe COVID-19, one dose at admission, inhibition of each level 3 days later (day 18.8) against "
                "dose: graded for the cytokine binders (siltuximab, clazakizumab), switch-like for the tight "
                "receptor binder sarilumab; the legend gives each curve's 10-90 % span in decades and Hill "
                "coefficient.",
@@ -201,18 +201,18 @@ _SPECS = (
                "Chronic therapy, then infection",
                "Rheumatoid arthritis at steady state on tocilizumab 8 mg/kg IV every 4 weeks or sarilumab 200 mg SC "
                "every 2 weeks for at least 16 weeks, then severe COVID-19 driven by the disease layer (scenario "
-               "ra+covid_severe_viral@DAY): infected 2 days after a dose or 1 day before the next; legends give "
+               "ra+covid_severe@DAY): infected 2 days after a dose or 1 day before the next; legends give "
                "each run's change in AUC from the infection to the end, its viral clearance delay and its damage "
                "AUC against the same patient untreated.",
-               drugs=("tocilizumab", "sarilumab"), scenarios=("ra", "covid_severe_viral"), estimate_s=3.0),
+               drugs=("tocilizumab", "sarilumab"), scenarios=("ra", "covid_severe"), estimate_s=3.0),
     FigureSpec("benefit_harm", "p", "benefit", "compute_benefit_harm", "plot_benefit_harm",
                "Benefit against harm by treatment day",
-               "Severe COVID-19 driven by the disease layer (scenario covid_severe_viral): lung damage avoided "
+               "Severe COVID-19 driven by the disease layer (scenario covid_severe): lung damage avoided "
                "(AUC of tissue_damage, benefit) against viral clearance delayed (last time above 100 copies/ml, "
                "harm) for an IL-6 binder, an IL-6R blocker and a trans-signalling blocker given 2 days before to "
                "10 days after symptom onset, alone and with dexamethasone, against the same patient untreated. "
                "The harm rests on the assumed IL-6 help to effector T cells (k_eff_il6_help).",
-               drugs=("siltuximab", "tocilizumab", "olamkicept", "dexamethasone"), scenarios=("covid_severe_viral",),
+               drugs=("siltuximab", "tocilizumab", "olamkicept", "dexamethasone"), scenarios=("covid_severe",),
                estimate_s=4.0),
 )
 REGISTRY: dict[str, FigureSpec] = {s.name: s for s in _SPECS}

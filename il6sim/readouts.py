@@ -169,6 +169,9 @@ def _fmt_time(h: float) -> str:
         return "0"
     if abs(h / 24.0 - round(h / 24.0)) < 1e-12:
         return f"{round(h / 24.0):g}d"
+    days = h / 24.0
+    if abs(h - round(h)) > 1e-9 and abs(days * 100 - round(days * 100)) < 1e-6:  # 379.2 h: "15.8d", not hours
+        return f"{round(days, 2):g}d"
     return f"{h:g}h"
 
 

@@ -118,10 +118,44 @@ def parse_weight(text: str | float) -> float:
     return kg
 
 
-def _dose_from_group(group: Mapping[str, Any], drug: Drug) -> Dose:
+def _admission_offset(value: Any) -> float | None:
+    """Hours after admission for ``"admission"``, ``"admission+4d"`` or ``"admission-12h"``; else None."""
+    if not isinstance(value, str) or not value.strip().lower().startswith("admission"):
+        return None
+    rest = value.strip()[len("admission"):].strip()
+    if not rest:
+        return 0.0
+    if rest[0] not in "+-":
+        raise UnitError(f"time '{value}': write 'admission', 'admission+4d' or 'admission-12h'")
+    offset = parse_time(rest[1:].strip(), "d")
+    return offset if rest[0] == "+" else -offset
+
+
+def parse_dose_time(value: Any, admission_h: float | None, default_unit: str = "h") -> float:
+    """A dosing time in hours: a time (``"7d"``) or one relative to the scenario's admission.
+
+    ``"admission"``, ``"admission+4d"`` and ``"admission-12h"`` need a scenario with an admission
+    time (``admission_h``); the result must not be negative.
+
+    >>> parse_dose_time("admission+4d", 24.0 * 15), parse_dose_time("2d", None)
+    (456.0, 48.0)
+    """
+    offset = _admission_offset(value)
+    if offset is None:
+        return parse_time(value, default_unit)
+    if admission_h is None:
+        raise UnitError(f"time '{value}' is relative to admission, but no scenario gives one; add --scenario "
+                        "(one with an admission time) or give the time itself, e.g. '7d'")
+    at = admission_h + offset
+    if at < 0:
+        raise UnitError(f"time '{value}' falls before t = 0 (admission is at {admission_h / 24:g} d)")
+    return at
+
+
+def _dose_from_group(group: Mapping[str, Any], drug: Drug, admission_h: float | None = None) -> Dose:
     base = standard_dose(drug) if drug.standard_dose.get("dose") else None
     try:
-        at = parse_time(group.get("at", 0.0), "h")
+        at = parse_dose_time(group.get("at", 0.0), admission_h)
         every = parse_time(group["every"], "d") if "every" in group else (base.every_h if base and "dose" not in group else None)
         infusion = parse_time(group["infusion"], "h") if "infusion" in group else (
             base.infusion_h if base and "route" not in group else None)
@@ -213,7 +247,8 @@ def parse_regimen(src: TomlSource) -> tuple[list[dict[str, Any]], str | None]:
         for key, unit in (("at", "h"), ("every", "d"), ("infusion", "h")):
             if key in d:
                 try:
-                    parse_time(d[key], unit)
+                    if key != "at" or _admission_offset(d[key]) is None:  # admission: checked with the scenario
+                        parse_time(d[key], unit)
                 except UnitError as exc:
                     raise src.error(where, key, str(exc)) from None
         group = {k: v for k, v in d.items() if k != "note"}
@@ -280,7 +315,7 @@ def build_run(
     for g in groups:
         drug = drugs[str(g["drug"])]
         with _located(g):
-            dose = _dose_from_group(g, drug)
+            dose = _dose_from_group(g, drug, sc.admission_h if sc and sc.admission_h > 0 else None)
             events = dose_protocol(net, drug, dose, weight_kg=weight_kg)
             last = dose.at_h + (dose.count - 1) * (dose.every_h or 0.0)
             if last >= duration:

@@ -97,8 +97,8 @@ def load_scenario(name_or_path: str | Path, network: Network) -> Scenario:
 
     >>> from il6sim.shipped import load_model
     >>> sc = load_scenario("ra+covid_severe@100d", load_model("il6"))
-    >>> sc.name, sc.duration_h / 24, sc.admission_h / 24, sc.start
-    ('ra+covid_severe@100d', 128.0, 107.0, 'disease')
+    >>> sc.name, sc.duration_h / 24, round(sc.admission_h / 24, 3), sc.start
+    ('ra+covid_severe@100d', 145.0, 115.8, 'disease')
     """
     text = str(name_or_path)
     composed = _COMPOSED.fullmatch(text)
@@ -129,8 +129,8 @@ def then(first: Scenario, second: Scenario, at_h: float, network: Network) -> Sc
 
     >>> from il6sim.shipped import load_model
     >>> net = load_model("il6")
-    >>> sc = then(load_scenario("ra", net), load_scenario("covid_severe", net), 24.0 * 100, net)
-    >>> [round(t / 24, 3) for t in sc.protocol.change_times()]
+    >>> sc = then(load_scenario("ra", net), load_scenario("covid_severe_fixed", net), 24.0 * 100, net)
+    >>> [round(t / 24, 3) for t in sc.protocol.change_times()]  # its parameters, infusion start and stop
     [100.0, 105.0, 113.0]
     """
     if not (math.isfinite(at_h) and at_h >= 0):

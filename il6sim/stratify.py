@@ -164,7 +164,7 @@ def stratify(sweep: Any, outcomes: Sequence[str | Condition], *, max_depth: int 
     Examples
     --------
     >>> import il6sim
-    >>> res = il6sim.sweep({"sweep": {"scenario": "covid_severe_viral", "rows": 12, "seed": 3,
+    >>> res = il6sim.sweep({"sweep": {"scenario": "covid_severe", "rows": 12, "seed": 3,
     ...     "observables": ["tissue_damage"], "metrics": ["inhibition[0h:end]"], "timecourses": False},
     ...     "drugs": [{"drug": "tocilizumab", "at": "8.8 d"}],
     ...     "factors": [{"parameter": "k_infl_infected", "sampler": "lognormal", "median": "0.0035 1/h",

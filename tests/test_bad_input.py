@@ -29,7 +29,7 @@ from il6sim.errors import Il6simError
 ROOT = Path(__file__).resolve().parent.parent
 BINDING = (ROOT / "models/examples/binding.toml").read_text()
 TCZ = (ROOT / "models/drugs/tocilizumab.toml").read_text()
-COVID = (ROOT / "models/scenarios/covid_severe.toml").read_text()
+COVID = (ROOT / "models/scenarios/covid_severe_fixed.toml").read_text()
 REGIMEN = '[regimen]\nweight = "80 kg"\n[[doses]]\ndrug = "tocilizumab"\ndose = "8 mg/kg"\nat = "1 d"\n'
 SWEEP = ('[sweep]\nscenario = "covid_severe"\ndays = 10\nstep = "12 h"\nseed = 1\nrows = 2\n'
          'observables = ["il6_free_pg_ml"]\nmetrics = ["peak"]\n'
@@ -201,7 +201,7 @@ CASES: list[Case] = [
     Case("scenario-stop-before-start", S, r"s\.toml:\d+: \[\[infusions\]\] #1 stop: must be after start",
          {"s.toml": sub(COVID, 'stop = "13 d"', 'stop = "1 d"')}),
     Case("scenario-name-type", S, r"s\.toml:2: \[scenario\] name: must be a string, got list",
-         {"s.toml": sub(COVID, 'name = "covid_severe"', 'name = ["covid_severe"]')}),
+         {"s.toml": sub(COVID, 'name = "covid_severe_fixed"', 'name = ["covid_severe_fixed"]')}),
     Case("scenario-shell-code", S, r"s\.toml:\d+: \[\[events\]\] #1 set: .* does not start with a number",
          {"s.toml": COVID + f'\n[[events]]\nat = "1 d"\nset = {{ k_infl_deg = "{SH}" }}\n'}, hostile=True),
     Case("scenario-parameter-dose-per-weight", S,
@@ -343,6 +343,12 @@ CASES: list[Case] = [
     Case("compare-no-drugs", ("compare", "--drugs", ",", "--out", "{out}/c"), r"--drugs ',': no drug named"),
     Case("compare-at-nan", ("compare", "--drugs", "tocilizumab", "--at", "nan", "--out", "{out}/c"),
          r"time must be finite"),
+    Case("compare-run-ends-before-admission", ("compare", "--drugs", "tocilizumab", "--days", "10d", "--out", "{out}/c"),
+         r"the scenario's admission \(15.8 d, the default --at\): the drug would be given at 15.8 d, at or after "
+         r"the end of the run \(10 d\); dose earlier \(--at\) or simulate longer \(--days\)"),
+    Case("compare-at-admission-without-admission", ("compare", "--scenario", "healthy", "--drugs", "tocilizumab",
+                                                    "--at", "admission+1d", "--out", "{out}/c"),
+         r"time 'admission\+1d' is relative to admission, but no scenario gives one"),
     Case("compare-unknown-drug", ("compare", "--drugs", "tocilizumab,siltuximabb", "--out", "{out}/c"),
          r"unknown drug 'siltuximabb'; did you mean 'siltuximab'"),
     Case("list-unknown-model", ("list", "parameters", "--model", "il66"), r"unknown model 'il66'; did you mean 'il6'"),

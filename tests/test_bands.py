@@ -64,7 +64,7 @@ def test_olamkicept_is_selective_across_its_plausible_range() -> None:
 
 def test_compare_bands_writes_the_percentiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["compare", "--drugs", "tocilizumab,olamkicept", "--days", "14d", "--bands", "--out", "c"]) == 0
+    assert main(["compare", "--drugs", "tocilizumab,olamkicept", "--days", "20d", "--bands", "--out", "c"]) == 0
     b = pd.read_csv(tmp_path / "c_bands.csv")
     assert list(b.columns[:6]) == ["drug", "observable", "time_h", "p05", "p50", "p95"]
     assert set(b.drug) == {"untreated", "tocilizumab", "olamkicept"}

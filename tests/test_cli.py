@@ -115,15 +115,15 @@ def test_compare_writes_table_and_figure(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["compare", "--drugs", "tocilizumab,siltuximab", "--out", prefix]) == 0
     printed = capsys.readouterr().out
     assert "tocilizumab" in printed and "siltuximab" in printed
-    assert "window [7d:28d]" in printed
+    assert "window [15.8d:45d]" in printed  # covid_severe: admission on day 15.8 of 45
     rows = (tmp_path / "cmp.csv").read_text().splitlines()
     header = rows[0].split(",")
-    assert header[:3] == ["drug", "regimen", "before[7d]:il6_free_pg_ml"] and len(rows) == 4
-    assert "inhibition[7d:28d]:trans_signal (%)" in header and "mean[7d:28d]:mil6r_occupancy" in header
+    assert header[:3] == ["drug", "regimen", "before[15.8d]:il6_free_pg_ml"] and len(rows) == 4
+    assert "inhibition[15.8d:45d]:trans_signal (%)" in header and "mean[15.8d:45d]:mil6r_occupancy" in header
     assert [r.split(",")[0] for r in rows[1:]] == ["untreated", "tocilizumab", "siltuximab"]
     assert (tmp_path / "cmp.png").stat().st_size > 10_000
     meta = json.loads((tmp_path / "cmp.json").read_text())
-    assert meta["command"].startswith("il6sim compare") and meta["window"] == "[7d:28d]"
+    assert meta["command"].startswith("il6sim compare") and meta["window"] == "[15.8d:45d]"
     toci = meta["drugs"]["tocilizumab"]
     assert toci["file"].endswith("tocilizumab.toml") and len(toci["sha256"]) == 64
     assert toci["doses"][0]["amount"] == "8 mg/kg" and meta["weight_kg"] == 70.0

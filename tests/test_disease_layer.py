@@ -17,7 +17,7 @@ from il6sim.readouts import Window, auc, last_above, peak
 from il6sim.regimen import build_run
 
 NET = il6sim.load_model("il6")
-SCENARIO = "covid_severe_viral"
+SCENARIO = "covid_severe"
 ONSET_H = 8.8 * 24.0  # the viral peak, read as symptom onset (scenario notes)
 LAYER = ("target_lung", "eclipse_lung", "infected_lung", "virus_lung", "ifn_lung", "refractory_lung",
          "effector_lung", "tissue_lung", "damage_lung")
@@ -119,7 +119,7 @@ def test_viral_load_observable_is_copies_per_ml(untreated) -> None:
 
 
 def test_moderate_course_is_milder_and_clears_sooner(untreated) -> None:
-    mod = build_run(NET, scenario="covid_moderate_viral").simulate(T)
+    mod = build_run(NET, scenario="covid_moderate").simulate(T)
     v, il6 = np.asarray(mod["viral_load_copies_ml"]), np.asarray(mod["il6_free_pg_ml"])
     onset = T[v.argmax()]
     assert abs(onset - ONSET_H) <= 24.0
@@ -144,5 +144,5 @@ def test_compare_reports_clearance_and_damage_only_where_an_infection_runs() -> 
                 - last_above(ref.time_h, ref["viral_load_copies_ml"], 100.0, Window(8.8 * 24.0, "end")))
     assert shift == pytest.approx(float(expected), rel=1e-9)
     assert "clearance +h" in viral.format()
-    fixed = compare_drugs(NET, scenario="covid_severe", drugs="tocilizumab", days="10d")
+    fixed = compare_drugs(NET, scenario="covid_severe_fixed", drugs="tocilizumab", days="10d")
     assert not any(k.startswith("last_above_shift") for k in fixed.rows[0]) and "clearance" not in fixed.format()

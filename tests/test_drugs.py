@@ -268,3 +268,29 @@ def test_regimen_file_equals_command_line_groups(tmp_path: Path) -> None:
     bad.write_text('[[doses]]\ndose = "8 mg/kg"\n')
     with pytest.raises(ModelFileError, match=r"\[\[doses\]\] #1 drug: missing"):
         build_run(net, regimen=bad)
+
+
+def test_dosing_time_relative_to_admission(tmp_path: Path) -> None:
+    """``at = "admission+4d"`` is the scenario's admission time plus 4 days, in groups and regimen files."""
+    from il6sim import load_scenario
+    from il6sim.regimen import parse_dose_time
+
+    net = load_model("il6")
+    admit = load_scenario("covid_severe", net).admission_h
+    assert admit == pytest.approx(15.8 * 24)  # covid_severe.toml: admission = "15.8 d"
+    for text, hours in (("admission", admit), ("admission+4d", admit + 96.0), ("Admission - 12 h", admit - 12.0)):
+        named = build_run(net, scenario="covid_severe", drug_groups=[{"drug": "tocilizumab", "at": text}])
+        plain = build_run(net, scenario="covid_severe", drug_groups=[{"drug": "tocilizumab", "at": hours}])
+        assert named.protocol == plain.protocol and named.doses[0].at_h == pytest.approx(hours), text
+    regimen = tmp_path / "reg.toml"
+    regimen.write_text('[[doses]]\ndrug = "tocilizumab"\nat = "admission+1d"\n')
+    assert build_run(net, scenario="covid_severe", regimen=regimen).doses[0].at_h == pytest.approx(admit + 24.0)
+    with pytest.raises(UnitError, match=r"relative to admission, but no scenario gives one; add --scenario"):
+        build_run(net, drug_groups=[{"drug": "tocilizumab", "at": "admission"}])
+    with pytest.raises(UnitError, match=r"falls before t = 0 \(admission is at 15.8 d\)"):
+        parse_dose_time("admission-20d", admit)
+    with pytest.raises(UnitError, match=r"write 'admission', 'admission\+4d' or 'admission-12h'"):
+        parse_dose_time("admission4d", admit)
+    regimen.write_text('[[doses]]\ndrug = "tocilizumab"\nat = "admission*2"\n')
+    with pytest.raises(ModelFileError, match=r"reg\.toml:3: \[\[doses\]\] #1 at: .*admission\+4d"):
+        build_run(net, scenario="covid_severe", regimen=regimen)

@@ -206,7 +206,10 @@ def test_trapping_and_blockade(gallery: Path) -> None:
         if cls == "receptor":  # blockade: total sIL-6R and free IL-6 rise, classic signalling collapses
             assert d.sil6r_total_ng_ml.max() > 5 * ref.sil6r_total_ng_ml.max(), drug
             assert d.il6_free_pg_ml.max() > ref.il6_free_pg_ml.max(), drug
-            assert d.classic_signal.max() < 0.1 * ref.classic_signal.max(), drug
+            # within two weeks of the one dose (sarilumab's label interval): after that the receptor pool
+            # clears the drug (target-mediated disposition) and signalling returns while IL-6 is still up
+            two_weeks = d.index <= dose_day + 14
+            assert d.classic_signal[two_weeks].max() < 0.1 * ref.classic_signal[two_weeks].max(), drug
         if cls == "complex":  # sgp130Fc: trans-signalling falls far more than classic signalling
             trans = 1 - np.trapezoid(d.trans_signal, d.index) / np.trapezoid(ref.trans_signal, ref.index)
             classic = 1 - np.trapezoid(d.classic_signal, d.index) / np.trapezoid(ref.classic_signal, ref.index)
@@ -255,7 +258,7 @@ def test_genotypes_baseline_and_infection(gallery: Path) -> None:
 def test_timing(gallery: Path) -> None:
     t = table(gallery, "timing")
     inh = t.groupby("run").first()
-    w = "[7d:end]"  # from admission (day 7) to the end, for every run
+    w = "[15.8d:end]"  # from admission (day 15.8 of covid_severe) to the end, for every run
     for col in (f"inhibition{w}:classic_signal (%)", f"inhibition{w}:trans_signal (%)", f"inhibition{w}:crp_mg_l (%)"):
         assert inh.loc["early", col] > inh.loc["late", col] > 0, col
         assert inh.loc["late + dexamethasone", col] > inh.loc["late", col], col
@@ -265,9 +268,10 @@ def test_timing(gallery: Path) -> None:
     assert inh.loc["early", f"inhibition{w}:il6_free_pg_ml (%)"] < 0
     assert inh.loc["untreated", f"inhibition{w}:crp_mg_l (%)"] == 0
     # every run is the same patient before admission; dose times appear twice (before and after the dose)
-    before = t[t.time_d < 7].groupby("time_d").crp_mg_l
+    admit = t.admission_day.iloc[0]
+    before = t[t.time_d < admit].groupby("time_d").crp_mg_l
     assert (before.max() - before.min() <= 1e-6 * before.max()).all()
-    assert (t[t.run == "early"].time_d == 7).sum() == 2
+    assert (t[t.run == "early"].time_d == admit).sum() == 2
 
 
 # --- (o) chronic therapy, then infection ------------------------------------------------------------
@@ -344,10 +348,14 @@ def test_disease_settings(gallery: Path) -> None:
         assert untreated[sc] == pytest.approx(target, rel=0.1), sc
     assert list(untreated.loc[list(targets)]) == sorted(untreated)
     rec = t[t.target_class == "receptor"]
-    # receptor binders block classic signalling in every setting; the least is tocilizumab in CRS
-    # (IL-6 ~3 ng/ml; calibrated in-vivo KD 4.55 nM, issue 18): 85 %
-    assert (rec["inhibition[dose:end]:classic_signal (%)"] > 80).all()
-    assert (rec[rec.drug == "sarilumab"]["inhibition[dose:end]:classic_signal (%)"] > 90).all()
+    # receptor binders block classic signalling in every setting. The least: sarilumab in COVID-19
+    # (75-79 %), whose window runs 29 days past the one 200 mg SC dose, and the receptor pool clears
+    # the drug after ~2.5 weeks while IL-6 is still raised; tocilizumab in CRS (IL-6 ~3 ng/ml;
+    # calibrated in-vivo KD 4.55 nM, issue 18): 85 %. In the short settings sarilumab blocks > 99 %.
+    classic = "inhibition[dose:end]:classic_signal (%)"
+    assert (rec[classic] > 70).all()
+    short = rec[rec.scenario.isin(["ards", "sepsis", "crs"])]
+    assert (short[short.drug == "sarilumab"][classic] > 95).all() and (short[classic] > 80).all()
     cyt = t[t.target_class == "cytokine"]
     total = "peak[dose:end]:il6_total_pg_ml"
     assert (cyt[total] > t.set_index("scenario").loc[cyt.scenario].query("drug == 'untreated'")[total]
@@ -360,8 +368,8 @@ def test_disease_settings(gallery: Path) -> None:
 # --- (h) dose-response -------------------------------------------------------------------------------
 def test_dose_response_receptor_binder_is_steeper(gallery: Path) -> None:
     t = table(gallery, "dose_response")
-    classic = "inhibition(value[10d]):classic_signal (%)"  # the level 3 days after the day-7 dose
-    assert (t.readout_day == 10).all()
+    classic = "inhibition(value[18.8d]):classic_signal (%)"  # the level 3 days after the dose at admission
+    assert np.allclose(t.dose_day, 15.8) and np.allclose(t.readout_day, 18.8)  # covid_severe: admission day 15.8
     span = {d: span_10_90(g.dose_mg_kg, g[classic]) for d, g in t.groupby("drug")}
     steep = steepness(t).set_index(["drug", "column"])
     for d, v in span.items():

@@ -1,6 +1,6 @@
 """One definition of each readout: ``compare``, a sweep and the figure code agree on the same pair.
 
-One treated/untreated pair (severe COVID-19, tocilizumab 8 mg/kg at admission, day 7) read three
+One treated/untreated pair (severe COVID-19, tocilizumab 8 mg/kg at admission, day 15.8) read three
 ways over the same window. Before il6sim.readouts the same run read 84 % inhibition in a sweep
 (whole-run AUC) and 98 % in ``compare`` (AUC from the dose); now every caller goes through
 :mod:`il6sim.readouts`. The three callers solve on their own grids and tolerances, so they agree to
@@ -24,22 +24,22 @@ def three_ways() -> dict[str, dict[str, float]]:
     model = il6sim.load_model("il6")
     table = il6sim.compare_drugs(model, scenario="covid_severe", drugs="tocilizumab", step_h=3.0)
     w = table.window
-    assert w == "[7d:28d]"
+    assert w == "[15.8d:45d]"
     row = next(r for r in table.rows if r["drug"] == "tocilizumab")
     signals = [o for o in OBS if o != "crp_mg_l"]
     from_compare = {o: row[f"inhibition{w}:{o} (%)"] for o in signals}
 
     res = il6sim.sweep({"sweep": {"scenario": "covid_severe", "step": "3 h", "rtol": 1e-8, "observables": list(OBS),
-                                  "metrics": ["inhibition", "inhibition[7d:28d]", "inhibition[0:end]"]},
-                        "drugs": [{"drug": "tocilizumab", "dose": "8 mg/kg", "at": "7 d"}]})
+                                  "metrics": ["inhibition", "inhibition[15.8d:45d]", "inhibition[0:end]"]},
+                        "drugs": [{"drug": "tocilizumab", "dose": "8 mg/kg", "at": "admission"}]})
     assert res.status.tolist() == [0]
-    from_sweep = {o: float(res.metric(f"inhibition[7d:28d]:{o}")[0]) for o in OBS}
+    from_sweep = {o: float(res.metric(f"inhibition[15.8d:45d]:{o}")[0]) for o in OBS}
     sweep_default = {o: float(res.metric(f"inhibition:{o}")[0]) for o in OBS}
     whole_run = {o: float(res.metric(f"inhibition[0:end]:{o}")[0]) for o in OBS}
 
     fig = compute_settings(model, scenarios=["covid_severe"], drugs=["tocilizumab"], step_h=3.0)
     frow = fig.set_index("drug").loc["tocilizumab"]
-    assert float(frow["dose_day"]) == 7.0
+    assert float(frow["dose_day"]) == pytest.approx(15.8)
     from_figure = {o: float(frow[f"inhibition[dose:end]:{o} (%)"]) for o in OBS}
     return {"compare": from_compare, "sweep": from_sweep, "sweep_default": sweep_default, "figure": from_figure,
             "whole_run": whole_run}
@@ -48,7 +48,7 @@ def three_ways() -> dict[str, dict[str, float]]:
 @pytest.mark.parametrize("obs", OBS)
 def test_compare_sweep_and_figure_agree(three_ways: dict[str, dict[str, float]], obs: str) -> None:
     sweep = three_ways["sweep"][obs]
-    assert three_ways["sweep_default"][obs] == sweep  # the default window is [dose:end] = [7d:28d] here
+    assert three_ways["sweep_default"][obs] == sweep  # the default window is [dose:end] = [15.8d:45d] here
     assert three_ways["figure"][obs] == pytest.approx(sweep, abs=1e-4)  # percentage points: solver accuracy
     if obs in three_ways["compare"]:
         assert three_ways["compare"][obs] == pytest.approx(sweep, abs=1e-4)

@@ -47,7 +47,7 @@ rate = "0.0082841 nM/h"
 ''')
     t = output_grid(128 * 24.0, 12.0, dose_times=[0.0, 28 * 24.0, 56 * 24.0, 84 * 24.0])
     drug = [{"drug": "tocilizumab", "dose": "8 mg/kg", "every": "28 d", "count": 4}]
-    a = build_run(NET, scenario="ra+covid_severe@100d", drug_groups=drug).simulate(t, rtol=1e-10, atol=1e-14)
+    a = build_run(NET, scenario="ra+covid_severe_fixed@100d", drug_groups=drug).simulate(t, rtol=1e-10, atol=1e-14)
     b = build_run(NET, scenario=str(hand), drug_groups=drug).simulate(t, rtol=1e-10, atol=1e-14)
     for obs in ("il6_free_pg_ml", "crp_mg_l", "trans_signal", "drug_total_ug_ml"):
         assert np.allclose(a[obs], b[obs], rtol=1e-9, atol=1e-12), obs
@@ -65,7 +65,7 @@ def test_healthy_then_an_infection_at_zero_is_the_infection() -> None:
 
 
 def test_then_shifts_events_and_turns_parameters_into_events() -> None:
-    ra, covid = load_scenario("ra", NET), load_scenario("covid_severe", NET)
+    ra, covid = load_scenario("ra", NET), load_scenario("covid_severe_fixed", NET)
     sc = then(ra, covid, 2400.0, NET)
     assert sc.parameters == ra.parameters and sc.start == "disease"
     assert sc.duration_h == 2400.0 + covid.duration_h and sc.admission_h == 2400.0 + covid.admission_h
@@ -76,7 +76,7 @@ def test_then_shifts_events_and_turns_parameters_into_events() -> None:
     assert sets == sorted((2400.0, k, v) for k, v in covid.parameters.items())  # none of them equals ra's
     # a chain: the composition is itself a first scenario
     chain = load_scenario("ra+covid_moderate@50d+covid_severe@100d", NET)
-    assert chain.name == "ra+covid_moderate@50d+covid_severe@100d" and chain.duration_h == 128 * 24.0
+    assert chain.name == "ra+covid_moderate@50d+covid_severe@100d" and chain.duration_h == 145 * 24.0
 
 
 def test_protocol_shift_rejects_going_back() -> None:
@@ -98,7 +98,7 @@ def test_cli_runs_chronic_therapy_then_infection(tmp_path: Path, capsys: pytest.
     import pandas as pd
 
     d = pd.read_csv(out)
-    assert d["time_h"].iloc[-1] == 128 * 24.0
+    assert d["time_h"].iloc[-1] == 145 * 24.0  # 100 d, then the 45 d of covid_severe
     assert d["drug_total_ug_ml"].iloc[100] > 1.0  # on therapy when infected
     assert main(["simulate", "--scenario", "ra+covid_severe@1d", "--drug", "sarilumab", "--every", "14d",
                  "--count", "9"]) == 2  # doses past the end of the run: one-line error
@@ -108,5 +108,5 @@ def test_cli_runs_chronic_therapy_then_infection(tmp_path: Path, capsys: pytest.
 def test_chronic_analysis_has_no_viral_columns_for_a_fixed_drive() -> None:
     from il6sim.analysis.chronic import compute_chronic_infection
 
-    t = compute_chronic_infection(NET, infection="covid_severe", step_h=24.0)
+    t = compute_chronic_infection(NET, infection="covid_severe_fixed", step_h=24.0)
     assert "clearance_delay_d" not in t.columns and "viral_load_copies_ml" not in t.columns

@@ -1,6 +1,6 @@
 """(p) Benefit against harm: damage avoided and viral clearance delayed, by drug class and treatment day.
 
-The disease layer (scenario ``covid_severe_viral``) lets a drug change the course of the infection:
+The disease layer (scenario ``covid_severe``) lets a drug change the course of the infection:
 blocking IL-6 lowers inflammation and tissue damage (benefit) and, through less IL-6 help to
 effector T cells, slows viral clearance (harm). Each drug (one per class by default: the cytokine
 binder siltuximab, the receptor blocker tocilizumab, the trans-signalling blocker olamkicept) is
@@ -45,7 +45,7 @@ _CLASS = {"cytokine": "IL-6 binder", "receptor": "IL-6R blocker", "complex": "tr
           "production": "glucocorticoid"}
 
 
-def compute_benefit_harm(network: Network, *, scenario: str = "covid_severe_viral", drugs: Sequence[str] = DRUGS,
+def compute_benefit_harm(network: Network, *, scenario: str = "covid_severe", drugs: Sequence[str] = DRUGS,
                          days: Sequence[float] = DAYS, dexamethasone: Sequence[bool] = (False, True),
                          step_h: float = 6.0) -> pd.DataFrame:
     """One row per drug, treatment day and dexamethasone arm (and dexamethasone alone per day).

@@ -1,6 +1,6 @@
 """(o) Chronic therapy, then infection: an RA patient at steady state on an IL-6R antibody is infected.
 
-Scenario composition (:func:`il6sim.scenario.then`, spelled ``"ra+covid_severe_viral@114d"``): the
+Scenario composition (:func:`il6sim.scenario.then`, spelled ``"ra+covid_severe@114d"``): the
 chronic disease from its own steady state, the infection (by default the disease layer's severe
 COVID-19, whose course the drugs change) from day ``at`` on top of it. Each
 regimen (tocilizumab 8 mg/kg IV every 4 weeks, sarilumab 200 mg SC every 2 weeks by default) runs
@@ -31,7 +31,7 @@ from .runs import dose_times, inhibition_column, scenario_run, simulate_run
 __all__ = ["OUTCOMES", "PHASES", "READOUTS", "REGIMENS", "compute_chronic_infection"]
 
 READOUTS = ("il6_free_pg_ml", "crp_mg_l", "classic_signal", "trans_signal")
-#: the disease layer's outcomes, drawn when the infection runs it (``covid_severe_viral``)
+#: the disease layer's outcomes, drawn when the infection runs it (``covid_severe``)
 OUTCOMES = ("viral_load_copies_ml", "tissue_damage")
 CLEARANCE_COPIES_ML = 100.0
 #: drug, dose, route, interval (d): the label regimens in rheumatoid arthritis
@@ -47,7 +47,7 @@ def _infection_day(every_d: float, offset_d: float, steady_weeks: float) -> floa
     return n * every_d + offset_d if offset_d >= 0 else (n + 1) * every_d + offset_d
 
 
-def compute_chronic_infection(network: Network, *, chronic: str = "ra", infection: str = "covid_severe_viral",
+def compute_chronic_infection(network: Network, *, chronic: str = "ra", infection: str = "covid_severe",
                               regimens: Sequence[tuple[str, str, str, float]] = REGIMENS,
                               steady_weeks: float = 16.0, step_h: float = 6.0) -> pd.DataFrame:
     """Long table of the infection window: ``run``, ``drug``, ``phase``, ``infection_day``, ``time_d``
@@ -57,8 +57,8 @@ def compute_chronic_infection(network: Network, *, chronic: str = "ra", infectio
     ----------
     network : the IL-6 model.
     chronic, infection : the chronic scenario (started from its own steady state) and the infection
-        (default: ``covid_severe_viral``, whose course the drugs can change; with a fixed-drive
-        infection such as ``covid_severe`` the viral and damage columns are absent).
+        (default: ``covid_severe``, whose course the drugs can change; with a fixed-drive
+        infection such as ``covid_severe_fixed`` the viral and damage columns are absent).
     regimens : (drug, dose, route, interval in days) of each chronic therapy.
     steady_weeks : weeks of therapy at least before the infection.
     step_h : output interval, h (dose times are added as before/after pairs).

@@ -1,9 +1,9 @@
 """(h) Compute dose-response: inhibition some days after one dose, over a grid of doses, and its steepness.
 
-Severe COVID-19, one dose at admission (day 7) of each drug over a log grid of doses (mg/kg, IV
+Severe COVID-19, one dose at admission (day 15.8) of each drug over a log grid of doses (mg/kg, IV
 infusion as in the drug file). The readout is the value ``readout_days`` after the dose
 (``value[T]`` in :mod:`il6sim.readouts`), as percent inhibition against the untreated run at that
-time: ``inhibition(value[10d]):<readout> (%)`` = 100 · (1 − value/value(untreated)), NaN where
+time: ``inhibition(value[18.8d]):<readout> (%)`` = 100 · (1 − value/value(untreated)), NaN where
 the untreated value is 0. This is the inhibition of a level at one time, not of an area over a
 window. The steepness of each curve is summarised by the log10 dose span between 10 % and 90 %
 inhibition (:func:`span_10_90`); a Hill curve has span = log10(81) / n.
@@ -11,11 +11,11 @@ inhibition (:func:`span_10_90`); a Hill curve has span = log10(81) / n.
 A receptor binder is switch-like when it binds so tightly that the receptor pool removes the
 drug (target-mediated disposition): below the dose that saturates the receptor the drug is gone
 within days, above it the block is complete. In the shipped model this holds for sarilumab;
-tocilizumab (Kd 2.54 nM) is about as graded as the cytokine binders.
+tocilizumab (in-vivo KD 4.55 nM) is about as graded as the cytokine binders.
 
 >>> from il6sim.shipped import load_model
 >>> t = compute_dose_response(load_model("il6"), drugs=["siltuximab"], doses_mg_kg=[0.1, 10.0])
->>> bool(t["inhibition(value[10d]):classic_signal (%)"].is_monotonic_increasing)
+>>> bool(t["inhibition(value[18.8d]):classic_signal (%)"].is_monotonic_increasing)
 True
 """
 
@@ -66,7 +66,7 @@ def compute_dose_response(network: Network, *, drugs: Sequence[str] = DRUGS,
     --------
     >>> from il6sim.shipped import load_model
     >>> t = compute_dose_response(load_model("il6"), drugs=["sarilumab"], doses_mg_kg=[0.01, 10.0])
-    >>> low, high = t["inhibition(value[10d]):classic_signal (%)"]
+    >>> low, high = t["inhibition(value[18.8d]):classic_signal (%)"]  # admission (15.8 d) + 3 d
     >>> bool(low < 20 and high > 95)
     True
     """

@@ -1,9 +1,10 @@
 """(i) Compute the global sensitivity of drug benefit over patient parameters (Sobol' indices).
 
 Benefit is the percent inhibition (100 · (1 − AUC/AUC of the same patient untreated)) of CRP and
-of trans-signalling under tocilizumab 8 mg/kg at admission (day 7) in severe COVID-19 (21 days).
+of trans-signalling under tocilizumab 8 mg/kg at admission (day 15.8, 7 days after symptom onset) in severe
+COVID-19 (30 days).
 The sweep reads its ``inhibition`` metric through :mod:`il6sim.readouts`, over that metric's
-default window ``[dose:end]`` (day 7 to day 21); the table's ``window`` column says so. Patient
+default window ``[dose:end]`` (day 15.8 to day 30); the table's ``window`` column says so. Patient
 parameters vary log-normally around the model's values
 (``sigma`` is the sd of the log): IL-6 production per unit of inflammation, sIL-6R and sgp130
 production, hepatocyte IL-6R synthesis, and CRP clearance. The indices come from
@@ -33,13 +34,13 @@ FACTORS = (
     ("k_crp_deg", "0.0365 1/h", 0.3, "CRP clearance"),
 )
 METRICS = ("inhibition:crp_mg_l", "inhibition:trans_signal")
-DAYS = 21  # simulated days
+DAYS = 30  # simulated days
 
 
 def _spec(drug: str, dose: str, factors: Sequence[tuple[str, str, float, str]]) -> dict[str, Any]:
     return {"sweep": {"scenario": "covid_severe", "days": DAYS, "step": "12 h", "seed": 3,
                       "observables": ["crp_mg_l", "trans_signal"], "metrics": ["inhibition"]},
-            "drugs": [{"drug": drug, "dose": dose, "at": "7 d"}],
+            "drugs": [{"drug": drug, "dose": dose, "at": "admission"}],
             "factors": [{"parameter": p, "sampler": "lognormal", "median": m, "sigma": s} for p, m, s, _ in factors]}
 
 
@@ -51,7 +52,7 @@ def compute_sensitivity(network: Network, *, drug: str = "tocilizumab", dose: st
     Parameters
     ----------
     network : the IL-6 model; its content must be the shipped ``il6`` (the sweep loads it by name).
-    drug, dose : the treatment, given at admission (day 7).
+    drug, dose : the treatment, given at admission (day 15.8).
     metrics : sweep metric names (``inhibition:<observable>``).
     n_base : Saltelli base sample (power of two); the model runs ``n_base · (d + 2)`` times per metric.
     n_bootstrap, seed : bootstrap resamples and the seed of design and bootstrap.

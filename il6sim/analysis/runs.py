@@ -74,7 +74,7 @@ def simulate_run(run: Run, t_eval: np.ndarray | Sequence[float]) -> Result:
     Examples
     --------
     >>> from il6sim.shipped import load_model
-    >>> res = simulate_run(scenario_run(load_model("il6"), "covid_severe"), [0.0, 240.0])
+    >>> res = simulate_run(scenario_run(load_model("il6"), "covid_severe"), [0.0, 336.0])
     >>> bool(res["il6_free_pg_ml"][1] > 5 * res["il6_free_pg_ml"][0])
     True
     """
@@ -91,9 +91,9 @@ def scenario_run(network: Network, scenario: str, drug_groups: Sequence[Mapping[
     """``build_run`` with the scenario and drug groups (doses default to the drug files' standard ones).
 
     >>> from il6sim.shipped import load_model
-    >>> run = scenario_run(load_model("il6"), "covid_severe", [{"drug": "tocilizumab", "at": 168.0}])
-    >>> [d.name for d in run.drugs], run.scenario.admission_h
-    (['tocilizumab'], 168.0)
+    >>> run = scenario_run(load_model("il6"), "covid_severe", [{"drug": "tocilizumab", "at": "admission"}])
+    >>> [d.name for d in run.drugs], round(run.doses[0].at_h / 24, 3)
+    (['tocilizumab'], 15.8)
     """
     return build_run(network, scenario=scenario, drug_groups=list(drug_groups), duration_h=duration_h)
 

@@ -4,7 +4,7 @@ Severe COVID-19: the drug (tocilizumab by default, at its standard dose) at admi
 or ``delay_d`` days later ("late"), each with or without dexamethasone 6 mg daily for 10 days
 from admission (``models/drugs/dexamethasone.toml``), plus the untreated run and dexamethasone
 alone. Inhibition is :func:`il6sim.readouts.inhibition`, 100 · (1 − AUC/AUC(untreated)), over
-one window for every run, from admission to the end (``[7d:end]``); the window is in the column
+one window for every run, from admission to the end (``[15.8d:end]``); the window is in the column
 names. All runs share one output grid, with every dose time of every run in it twice (the state
 before and after the dose).
 
@@ -51,7 +51,7 @@ def compute_timing(network: Network, *, drug: str = "tocilizumab", scenario: str
     --------
     >>> from il6sim.shipped import load_model
     >>> t = compute_timing(load_model("il6"), step_h=24.0)
-    >>> inh = t.groupby("run")["inhibition[7d:end]:classic_signal (%)"].first()
+    >>> inh = t.groupby("run")["inhibition[15.8d:end]:classic_signal (%)"].first()
     >>> bool(inh["early"] > inh["late"])
     True
     """

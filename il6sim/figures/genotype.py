@@ -48,7 +48,7 @@ def plot_genotypes(table: pd.DataFrame) -> Figure:
             ax.plot(d["time_d"], d[obs], color=colour, lw=2.2,
                     label=f"{g}: baseline {base:.3g} ({change:+.0f} %)" if g != genotypes[0] else f"{g}: baseline {base:.3g}")
         ax.set_yscale("log")
-        ax.set_xlabel("time since symptom onset (days)")
+        ax.set_xlabel("time since infection (days)")
         ax.set_ylabel(LABELS[obs])
         ax.legend(frameon=False, fontsize=9, loc="best")
     fig.suptitle("rs2228145 (IL6R Asp358Ala): the C allele raises sIL-6R at baseline and shifts the response "

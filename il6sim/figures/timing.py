@@ -55,7 +55,7 @@ def plot_timing(table: pd.DataFrame) -> Figure:
                     label=label if name == "untreated" else f"{label}: {-inh:+.0f} %")
         ax.axvline(admit, color="grey", lw=0.8, ls="--")
         ax.set_yscale("log")
-        ax.set_xlabel("time since symptom onset (days); admission dashed")
+        ax.set_xlabel("time since infection (days); admission dashed")
         ax.set_ylabel(LABELS[obs])
         ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0),
                   title=f"AUC over {window} (from admission)\nvs untreated", title_fontsize=9)

@@ -46,7 +46,7 @@ def plot_trapping(table: pd.DataFrame, *, scenario: str = "severe COVID-19") -> 
                     lw=2.6 if drug == "untreated" else 1.8, label=f"{drug} ({cls})" if drug != "untreated" else drug)
         ax.axvline(dose_day, color="grey", lw=0.8, ls="--")
         ax.set_yscale("log")
-        ax.set_xlabel("time since symptom onset (days)")
+        ax.set_xlabel("time since infection (days)")
         ax.set_ylabel(LABELS.get(obs, obs))
     axes[-1].axis("off")
     handles, labels = axes[0].get_legend_handles_labels()
