@@ -144,7 +144,7 @@ def _mass_action_vs_general(args: argparse.Namespace) -> None:
     observables as assignment rules, the infusions as events) on the general path (compiled programs)."""
     import il6sim
     from il6sim.regimen import build_run
-    from il6sim.sbml import to_sbml
+    from il6sim.sbml_export import to_sbml
     from il6sim.sbml_model import read_sbml_model
     from il6sim.sbml_simulate import simulate_sbml
     from il6sim.shipped import load_network

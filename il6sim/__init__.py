@@ -111,7 +111,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from .readouts import DosingSchedule, Metric, Window, output_grid, parse_metric, parse_window
     from .regimen import Run, build_run
     from .results import Result, SteadyState
-    from .sbml import read_sbml, to_sbml
+    from .sbml import read_sbml
+    from .sbml_export import to_sbml
     from .scenario import Scenario, load_scenario
     from .sensitivity import SobolResult, sobol_sensitivity
     from .shipped import load_model, shipped_names

@@ -373,7 +373,7 @@ def _cmd_model_card(args: argparse.Namespace) -> int:
 
 def _cmd_export_sbml(args: argparse.Namespace) -> int:
     from .regimen import build_run
-    from .sbml import to_sbml
+    from .sbml_export import to_sbml
     from .solve import steady_state
 
     check_writable(args.out)

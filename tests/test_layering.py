@@ -4,7 +4,7 @@ Layers, lowest first; a module may import its own layer and the ones below it, n
 
 0 base       ``_version``, ``errors``, ``fileio``
 1 model      ``units``, ``tomlsource``, ``modelfile``, ``network``, ``drugs``, ``scenario``,
-             ``protocol``, ``shipped``, ``sbml``, ``sbml_math``, ``modelcard``, ``expr``
+             ``protocol``, ``shipped``, ``sbml``, ``sbml_export``, ``sbml_math``, ``modelcard``, ``expr``
 2 records    ``results``, ``lowering``, ``readouts``
 3 kernels    ``_kernels``, ``_jitsolve`` (these import no other il6sim module but each other)
 4 engine     ``compiled``, ``solve``, ``batch``
@@ -35,7 +35,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "il6sim"
 LAYERS: dict[str, int] = {
     "_version": 0, "errors": 0, "fileio": 0,
     "units": 1, "tomlsource": 1, "modelfile": 1, "network": 1, "drugs": 1, "scenario": 1, "protocol": 1,
-    "shipped": 1, "sbml": 1, "sbml_math": 1, "sbml_model": 1, "modelcard": 1, "expr": 1,
+    "shipped": 1, "sbml": 1, "sbml_export": 1, "sbml_math": 1, "sbml_model": 1, "modelcard": 1, "expr": 1,
     "results": 2, "lowering": 2, "readouts": 2,
     "_kernels": 3, "_jitsolve": 3, "_program": 3,
     "compiled": 4, "solve": 4, "batch": 4, "sbml_program": 4, "sbml_native": 4, "sbml_simulate": 4,
@@ -48,7 +48,7 @@ LAYERS: dict[str, int] = {
 }
 KERNELS = {"_kernels", "_jitsolve", "_program"}
 NO_HEAVY = {"_version", "errors", "fileio", "expr", "sbml_math", "sbml_model", "units", "tomlsource", "modelfile", "network", "drugs", "scenario",
-            "protocol", "shipped", "sbml", "modelcard", "readouts", "lowering"}
+            "protocol", "shipped", "sbml", "sbml_export", "modelcard", "readouts", "lowering"}
 HEAVY = ("numba", "scipy", "matplotlib")
 
 

@@ -19,7 +19,8 @@ from il6sim.errors import ModelFileError
 
 libsbml = pytest.importorskip("libsbml", reason="python-libsbml is not installed (pip install python-libsbml)")
 
-from il6sim.sbml import read_sbml, read_sbml_string, to_sbml, to_sbml_string  # noqa: E402
+from il6sim.sbml import read_sbml, read_sbml_string  # noqa: E402
+from il6sim.sbml_export import to_sbml, to_sbml_string  # noqa: E402
 
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "sbml-test-suite"
 CASES = SUITE / "cases"

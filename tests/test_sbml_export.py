@@ -18,7 +18,8 @@ import il6sim
 from il6sim.network import Network
 from il6sim.protocol import AddConcentration, Infusion, Protocol, ScaleParameter, SetParameter
 from il6sim.regimen import build_run
-from il6sim.sbml import read_sbml, to_sbml
+from il6sim.sbml import read_sbml
+from il6sim.sbml_export import to_sbml
 from il6sim.shipped import load_network
 from il6sim.solve import steady_state
 
