@@ -2,9 +2,10 @@
 
 ``models/calibration/joint/`` fits every training data set of ``models/calibration/`` at once
 (a PEtab problem with il6sim's extension). ``shipped.tsv`` beside it says which model, scenario or
-drug parameter each fitted value becomes in the shipped files; ``ensemble.tsv`` holds the best fit
-and, per shipped parameter, the two parameter sets at the ends of its 95 % interval (the
-calibration's uncertainty), written by ``il6sim calibrate --write``.
+drug parameter each fitted value becomes in the shipped files; ``ensemble.tsv`` holds the best fit,
+per shipped parameter the two parameter sets at the ends of its 95 % interval, and every other
+optimum of the multistart inside the 95 % likelihood threshold (the calibration's uncertainty),
+written by ``il6sim calibrate --write``.
 
 >>> from il6sim.calibration import shipped_parameters
 >>> shipped_parameters()["ra_drive"].targets
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,8 @@ import numpy as np
 from .errors import Il6simError
 from .shipped import models_dir
 
-__all__ = ["Calibration", "Laplace", "ShippedParameter", "calibrate", "laplace", "ensemble", "joint_problem_path", "overrides",
-           "reference_run", "shipped_parameters", "shipped_values"]
+__all__ = ["Calibration", "Laplace", "Optimum", "ShippedParameter", "calibrate", "laplace", "ensemble", "joint_problem_path",
+           "other_optima", "overrides", "reference_run", "shipped_parameters", "shipped_values"]
 
 JOINT = Path("calibration") / "joint"
 PROFILE_POINTS = 20     # per side of each profile
@@ -183,6 +184,46 @@ def laplace(res: Any, names: Sequence[str]) -> Laplace:
     return Laplace(tuple(names), out_lo, out_hi, bound, ident, sets, drop)
 
 
+#: log-likelihood threshold of a 95 % likelihood-ratio confidence set for one parameter: chi2(1, 0.95) / 2
+THRESHOLD_95 = 1.920729410347062
+#: two optima are distinct when some free parameter differs by more than this on its scale (log10: 1.26x)
+DISTINCT = 0.1
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Another local optimum of the fit, inside the 95 % likelihood threshold of the best."""
+
+    llh: float
+    values: dict[str, float]
+    n_starts: int
+
+
+def other_optima(res: Any, threshold: float = THRESHOLD_95, distinct: float = DISTINCT) -> list[Optimum]:
+    """Local optima among the fit's starts, other than the best, within ``threshold`` of its llh.
+
+    A multistart fit whose starts end in two places of nearly equal likelihood has a confidence set
+    in two pieces; a curvature (Wald) interval around the best sees only the first. Starts are
+    grouped by where they ended (every free parameter within ``distinct`` on its scale of the
+    group's first, best, start).
+    """
+    problem = res.problem
+    best = res.best_llh
+    groups: list[tuple[np.ndarray, float, int]] = []
+    for st in res.starts:
+        if not np.isfinite(st.llh) or best - st.llh > threshold:
+            continue
+        z = np.asarray(st.z, dtype=float)
+        for k, (z0, llh0, n) in enumerate(groups):
+            if np.max(np.abs(z - z0)) <= distinct:
+                groups[k] = (z0, llh0, n + 1)
+                break
+        else:
+            groups.append((z, float(st.llh), 1))
+    return [Optimum(llh, dict(zip(problem.parameter_ids, map(float, problem.x_from_free_scaled(z)[0]))), n)
+            for z, llh, n in groups[1:]]
+
+
 @dataclass
 class Calibration:
     """A fit of the joint problem with its uncertainty (linearised or profiles), set against the shipped values."""
@@ -190,6 +231,7 @@ class Calibration:
     fit: Any
     profile: Any | None = None
     laplace: Laplace | None = None
+    optima: list[Optimum] = field(default_factory=list)
 
     def table(self) -> Any:
         """One row per shipped parameter: fitted, 95 % interval and how it was found, shipped value, file."""
@@ -208,10 +250,17 @@ class Calibration:
         rows = []
         for pid, sp in shipped_parameters().items():
             iv = intervals.get(pid, {})
-            rows.append({"parameter": pid, "fitted": best[pid], "lower_95": iv.get("lower_95", np.nan),
-                         "upper_95": iv.get("upper_95", np.nan), "identifiable": iv.get("identifiable", None),
-                         "interval": iv.get("interval", ""), "llh_drop_lower": iv.get("llh_drop_lower", np.nan),
-                         "llh_drop_upper": iv.get("llh_drop_upper", np.nan),
+            lo, hi = iv.get("lower_95", np.nan), iv.get("upper_95", np.nan)
+            # the parameter's value at another optimum inside the threshold, where it moved (more than DISTINCT on
+            # the log10 scale) and lies outside the interval
+            elsewhere = [o for o in self.optima if abs(np.log10(o.values[pid] / best[pid])) > DISTINCT
+                         and not (np.isfinite(lo) and lo * 0.999 <= o.values[pid] <= hi * 1.001)]
+            other = "; ".join(f"{o.values[pid]:.4g} (llh {o.llh:.2f}, {o.n_starts} starts)" for o in elsewhere)
+            rows.append({"parameter": pid, "fitted": best[pid], "lower_95": lo,
+                         "upper_95": hi, "identifiable": False if other else iv.get("identifiable", None),
+                         "interval": iv.get("interval", "") + (" + other optimum" if other else ""),
+                         "llh_drop_lower": iv.get("llh_drop_lower", np.nan),
+                         "llh_drop_upper": iv.get("llh_drop_upper", np.nan), "other_optimum": other,
                          "shipped": shipped.get(pid, np.nan), "file": sp.file or "(not shipped: " + sp.note + ")"})
         return pd.DataFrame(rows)
 
@@ -222,15 +271,18 @@ class Calibration:
         return float(np.max(np.abs(t["shipped"] / t["fitted"] - 1.0))) if len(t) else 0.0
 
     def ensemble_rows(self) -> list[dict[str, float]]:
-        """Parameter sets (linear values by id): the best fit first, then the uncertainty's sets."""
+        """Parameter sets (linear values by id): the best fit first, then the uncertainty's sets, then
+        every other optimum inside the 95 % threshold (:func:`other_optima`)."""
         problem = self.fit.problem
         if self.profile is not None:
             sets = self.profile.parameter_sets()
-            return [dict(zip(problem.parameter_ids, map(float, x))) for x in np.atleast_2d(sets)]
-        if self.laplace is not None:
-            return list(self.laplace.sets)
-        x = problem.x_from_free_scaled(self.fit.best.z)[0]
-        return [dict(zip(problem.parameter_ids, map(float, x)))]
+            rows = [dict(zip(problem.parameter_ids, map(float, x))) for x in np.atleast_2d(sets)]
+        elif self.laplace is not None:
+            rows = list(self.laplace.sets)
+        else:
+            x = problem.x_from_free_scaled(self.fit.best.z)[0]
+            rows = [dict(zip(problem.parameter_ids, map(float, x)))]
+        return rows + [dict(o.values) for o in self.optima]
 
 
 def calibrate(*, starts: int = 8, seed: int = 0, uncertainty: str = "laplace", threads: int | None = None,
@@ -249,12 +301,13 @@ def calibrate(*, starts: int = 8, seed: int = 0, uncertainty: str = "laplace", t
     problem = load_problem(joint_problem_path())
     res = fit(problem, starts, seed, threads=threads, progress=progress)
     names = [p for p, sp in shipped_parameters().items() if sp.targets]
+    optima = other_optima(res)
     if uncertainty == "profile":
         prof = res.profile(parameters=names, threads=threads, max_points=PROFILE_POINTS, rtol=PROFILE_RTOL)
-        return Calibration(res, profile=prof)
+        return Calibration(res, profile=prof, optima=optima)
     if uncertainty == "laplace":
-        return Calibration(res, laplace=laplace(res, names))
-    return Calibration(res)
+        return Calibration(res, laplace=laplace(res, names), optima=optima)
+    return Calibration(res, optima=optima)
 
 
 # Target peaks of serum free IL-6 (pg/ml) of the fixed-drive scenarios: models/scenarios/README.md

@@ -196,6 +196,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"# {joint_problem_path()}: best llh {cal.fit.best_llh!r}, {cal.fit.n_at_best()} of {len(cal.fit.starts)} "
           "starts within 0.1")
+    best = cal.fit.parameters
+    for o in cal.optima:  # the confidence set has more than one piece: say where the others are
+        moved = ", ".join(f"{k} {v:.4g} (best {best[k]:.4g})" for k, v in o.values.items()
+                          if k in table["parameter"].values and abs(math.log10(v / best[k])) > 0.1)
+        print(f"# another optimum inside the 95 % threshold: llh {o.llh:.3f} ({cal.fit.best_llh - o.llh:.2f} below the "
+              f"best, {o.n_starts} of {len(cal.fit.starts)} starts): {moved}; it joins the ensemble")
     files: dict[str, bytes] = {}
     if out is not None:
         files["parameters.tsv"] = _parameter_table(cal.fit.problem, cal.fit.parameters)
