@@ -20,6 +20,9 @@ EXPECT = {
     "virtual_population.py": "48 of 48 patients simulated",
     "sbml_round_trip.py": "max relative difference",
     "target_attainment.py": "smallest dose for the typical patient",
+    "host_defence_tradeoff.py": "clearance delay d",
+    "chronic_then_infection.py": "infected on day 100",
+    "who_benefits.py": "fraction who benefit",
 }
 
 
@@ -27,6 +30,8 @@ EXPECT = {
 def test_example_runs(script: Path, tmp_path: Path) -> None:
     if script.name == "sbml_round_trip.py":
         pytest.importorskip("libsbml", reason="the SBML example needs python-libsbml (pip install 'il6sim[sbml]')")
+    if script.name == "who_benefits.py":
+        pytest.importorskip("sklearn", reason="stratify needs scikit-learn (pip install 'il6sim[stratify]')")
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(proc.stdout.strip().splitlines()) >= 2, proc.stdout
