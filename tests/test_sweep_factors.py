@@ -120,6 +120,18 @@ def test_scenario_factor_and_drug_tables() -> None:
         assert r.metric("peak:crp_mg_l")[i] == pytest.approx(float(np.max(ref["crp_mg_l"])), rel=1e-12)
 
 
+def test_dosing_time_factor_relative_to_admission() -> None:
+    """``at = ["admission", "admission+1d"]`` doses at the row's scenario admission (covid_severe: 15.8 d)."""
+    data = {"sweep": {"scenario": "covid_severe", "days": 20, "step": "6 h", "observables": ["drug_total_ug_ml"],
+                      "metrics": ["value[16d]", "peak"]},
+            "drugs": [{"drug": "tocilizumab", "dose": "8 mg/kg"}], "factors": [{"at": ["admission", "admission+1d"]}]}
+    r = sw.sweep(sw.spec_from_dict(data))
+    assert r.ok.all() and r.labels["at"].tolist() == ["admission", "admission+1d"]
+    on_time, day_later = r.metric("value[16d]:drug_total_ug_ml")
+    assert on_time > 50 and day_later == 0  # 16 d: 0.2 d after admission, 0.8 d before the later dose
+    assert r.metric("peak:drug_total_ug_ml")[1] > 50
+
+
 def test_population_draws_are_seeded_and_follow_the_frequencies() -> None:
     data = {"sweep": {"rows": 4000, "seed": 11},
             "factors": [{"genotype": {"variant": "rs2228145", "frequencies": {"AA": 0.4, "AC": 0.45, "CC": 0.15}}},

@@ -42,7 +42,7 @@ level's label, e.g. ``drug = "siltuximab"``)::
     [[factors]]
     dose = ["4 mg/kg", "8 mg/kg"]   # set on every dosing group of the row; so are
     [[factors]]                     # route, at, every, count and infusion
-    at = ["1 d", "7 d"]
+    at = ["1 d", "7 d"]                            # or "admission", "admission+4d" (the scenario's admission)
     [[factors]]
     scenario = ["covid_moderate", "covid_severe"]  # replaces [sweep] scenario; "none" = no scenario
     [[factors]]
