@@ -122,6 +122,26 @@ def test_the_ensemble_holds_the_second_sarilumab_optimum() -> None:
     assert "wald + other optimum" in table.splitlines()[[r.split("\t")[0] for r in table.splitlines()].index("sar_koff")]
 
 
+def test_calibrate_cli_names_the_other_optimum(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """``il6sim calibrate`` prints the fit table, every other optimum inside the threshold, and exits 0 when
+    the shipped values are the fit (the fit itself is replaced by the ensemble's best and far sets)."""
+    import il6sim.calibration as cal
+    from il6sim.cli import main
+    from il6sim.estimate.fit import FitResult, StartResult
+
+    p = joint()
+    sets = ensemble()
+    far = next(s for s in sets if s["sar_koff"] > 30 * sets[0]["sar_koff"])
+    starts = tuple(StartResult(i, p.free_scaled(s), p.free_scaled(s), p.log_likelihood(s), "ok", "", 1, 0.0)
+                   for i, s in enumerate((sets[0], far)))
+    fit = FitResult(p, starts)
+    monkeypatch.setattr(cal, "calibrate", lambda **_: cal.Calibration(fit, optima=cal.other_optima(fit)))
+    assert main(["calibrate"]) == 0
+    out = capsys.readouterr().out
+    assert "# another optimum inside the 95 % threshold: llh" in out and "sar_koff 10.6" in out
+    assert out.strip().splitlines()[-1].startswith("max shipped/fitted difference = ")
+
+
 def test_overrides_reach_the_run_parameters() -> None:
     run = reference_run()
     names = {q.id for q in run.network.parameters}
