@@ -137,6 +137,11 @@ class Laplace:
     drop: dict[str, tuple[float, float]]
 
 
+def _values(problem: Any, z: np.ndarray) -> dict[str, float]:
+    """Every parameter of ``problem`` by id (linear scale) at the free parameters ``z`` (their scales)."""
+    return dict(zip(problem.parameter_ids, map(float, problem.x_from_free_scaled(z)[0])))
+
+
 def laplace(res: Any, names: Sequence[str]) -> Laplace:
     """Wald intervals and linearised-profile parameter sets of ``names`` around the best fit ``res``."""
     from .estimate.fit import FiniteDifferences
@@ -154,11 +159,8 @@ def laplace(res: Any, names: Sequence[str]) -> Laplace:
     cov = np.zeros((len(free), len(free)))
     cov[np.ix_(interior, interior)] = cov_i
 
-    def values(z: np.ndarray) -> dict[str, float]:
-        return dict(zip(problem.parameter_ids, map(float, problem.x_from_free_scaled(z)[0])))
-
     best_llh = res.best_llh
-    sets = [values(z0)]
+    sets = [_values(problem, z0)]
     out_lo, out_hi, bound, ident, drop = {}, {}, {}, {}, {}
     for name in names:
         j = free.index(name)
@@ -177,7 +179,7 @@ def laplace(res: Any, names: Sequence[str]) -> Laplace:
         drops = []
         for sign in (-1.0, 1.0):
             z = np.clip(z0 + sign * LEVEL_95 * direction, lb, ub)
-            v = values(z)
+            v = _values(problem, z)
             sets.append(v)
             drops.append(best_llh - problem.log_likelihood(v))
         drop[name] = (float(drops[0]), float(drops[1]))
@@ -220,8 +222,7 @@ def other_optima(res: Any, threshold: float = THRESHOLD_95, distinct: float = DI
                 break
         else:
             groups.append((z, float(st.llh), 1))
-    return [Optimum(llh, dict(zip(problem.parameter_ids, map(float, problem.x_from_free_scaled(z)[0]))), n)
-            for z, llh, n in groups[1:]]
+    return [Optimum(llh, _values(problem, z), n) for z, llh, n in groups[1:]]
 
 
 @dataclass
@@ -280,8 +281,7 @@ class Calibration:
         elif self.laplace is not None:
             rows = list(self.laplace.sets)
         else:
-            x = problem.x_from_free_scaled(self.fit.best.z)[0]
-            rows = [dict(zip(problem.parameter_ids, map(float, x)))]
+            rows = [_values(problem, self.fit.best.z)]
         return rows + [dict(o.values) for o in self.optima]
 
 

@@ -177,7 +177,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     The last line is ``max shipped/fitted difference = <value>``; the exit status is 1 when a shipped
     value is more than 1 % from the refit.
     """
-    from .calibration import calibrate, joint_problem_path
+    from .calibration import DISTINCT, calibrate, joint_problem_path
     from .shipped import models_dir
 
     if args.starts < 1:
@@ -199,7 +199,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     best = cal.fit.parameters
     for o in cal.optima:  # the confidence set has more than one piece: say where the others are
         moved = ", ".join(f"{k} {v:.4g} (best {best[k]:.4g})" for k, v in o.values.items()
-                          if k in table["parameter"].values and abs(math.log10(v / best[k])) > 0.1)
+                          if k in table["parameter"].values and abs(math.log10(v / best[k])) > DISTINCT)
         print(f"# another optimum inside the 95 % threshold: llh {o.llh:.3f} ({cal.fit.best_llh - o.llh:.2f} below the "
               f"best, {o.n_starts} of {len(cal.fit.starts)} starts): {moved}; it joins the ensemble")
     files: dict[str, bytes] = {}

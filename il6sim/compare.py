@@ -29,7 +29,7 @@ from .errors import Il6simError
 from .fileio import atomic_write
 from .network import Network
 from .readouts import DosingSchedule, Metric, Window, inhibition, mean, output_grid, peak
-from .regimen import Run, build_run, parse_dose_time
+from .regimen import Run, admission_of, build_run, parse_dose_time
 from .results import Result
 from .shipped import shipped_names
 from .units import parse_time
@@ -142,8 +142,7 @@ def plan_runs(network: Network, *, scenario: str = "covid_severe", drugs: str | 
     base = build_run(network, scenario=scenario, weight=weight,
                      duration_h=None if days is None else parse_time(days, "d"))
     sc = base.scenario
-    t_dose = (parse_dose_time(at, sc.admission_h if sc and sc.admission_h > 0 else None, "d") if at is not None
-              else (sc.admission_h if sc else 0.0))
+    t_dose = parse_dose_time(at, admission_of(sc), "d") if at is not None else (sc.admission_h if sc else 0.0)
     if t_dose >= base.duration_h:
         given = f"--at {at}" if at is not None else f"the scenario's admission ({t_dose / 24:g} d, the default --at)"
         raise Il6simError(f"{given}: the drug would be given at {t_dose / 24:g} d, at or after the end of the run "

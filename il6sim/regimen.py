@@ -52,7 +52,7 @@ from .scenario import Scenario, load_scenario
 from .tomlsource import TomlSource, check_keys, read_toml
 from .units import MASS, cancelled_ratio, convert, parse_quantity, parse_time
 
-__all__ = ["Run", "build_run", "parse_regimen", "parse_weight"]
+__all__ = ["Run", "admission_of", "build_run", "parse_dose_time", "parse_regimen", "parse_weight"]
 
 _ORIGIN = "_origin"  # key of a regimen-file dose group holding (source, index), for error locations
 
@@ -129,6 +129,11 @@ def _admission_offset(value: Any) -> float | None:
         raise UnitError(f"time '{value}': write 'admission', 'admission+4d' or 'admission-12h'")
     offset = parse_time(rest[1:].strip(), "d")
     return offset if rest[0] == "+" else -offset
+
+
+def admission_of(scenario: Scenario | None) -> float | None:
+    """The scenario's admission time in hours, or None where it has none (no scenario, or admission 0)."""
+    return scenario.admission_h if scenario is not None and scenario.admission_h > 0 else None
 
 
 def parse_dose_time(value: Any, admission_h: float | None, default_unit: str = "h") -> float:
@@ -315,7 +320,7 @@ def build_run(
     for g in groups:
         drug = drugs[str(g["drug"])]
         with _located(g):
-            dose = _dose_from_group(g, drug, sc.admission_h if sc and sc.admission_h > 0 else None)
+            dose = _dose_from_group(g, drug, admission_of(sc))
             events = dose_protocol(net, drug, dose, weight_kg=weight_kg)
             last = dose.at_h + (dose.count - 1) * (dose.every_h or 0.0)
             if last >= duration:
