@@ -25,8 +25,8 @@ import numpy as np
 from .errors import Il6simError
 from .shipped import models_dir
 
-__all__ = ["Calibration", "Laplace", "Optimum", "ShippedParameter", "calibrate", "laplace", "ensemble", "joint_problem_path",
-           "other_optima", "overrides", "reference_run", "shipped_parameters", "shipped_values"]
+__all__ = ["Calibration", "Laplace", "Optimum", "ShippedParameter", "bound_profile", "calibrate", "laplace", "ensemble",
+           "joint_problem_path", "other_optima", "overrides", "reference_run", "shipped_parameters", "shipped_values"]
 
 JOINT = Path("calibration") / "joint"
 PROFILE_POINTS = 20     # per side of each profile
@@ -125,7 +125,9 @@ class Laplace:
     ``sets`` are the best fit and, for each parameter in ``ids``, the two points at the ends of its
     95 % Wald interval with the other parameters at their conditional optimum (the linearised
     profile); ``drop`` is the log-likelihood lost at each of those points (1.92 if the likelihood
-    were exactly Gaussian on the parameters' scales).
+    were exactly Gaussian on the parameters' scales). A parameter that ends on a bound has no
+    curvature there: its interval comes from refits with it held further in (:func:`bound_profile`),
+    ``method`` says which.
     """
 
     ids: tuple[str, ...]
@@ -135,6 +137,7 @@ class Laplace:
     identifiable: dict[str, bool]
     sets: list[dict[str, float]]
     drop: dict[str, tuple[float, float]]
+    method: dict[str, str] = field(default_factory=dict)
 
 
 def _values(problem: Any, z: np.ndarray) -> dict[str, float]:
@@ -161,14 +164,19 @@ def laplace(res: Any, names: Sequence[str]) -> Laplace:
 
     best_llh = res.best_llh
     sets = [_values(problem, z0)]
-    out_lo, out_hi, bound, ident, drop = {}, {}, {}, {}, {}
+    out_lo, out_hi, bound, ident, drop, method = {}, {}, {}, {}, {}, {}
     for name in names:
         j = free.index(name)
         spec = problem.parameters[int(problem.free[j])]
         sd = float(np.sqrt(max(cov[j, j], 0.0)))
-        if j not in interior:   # at a bound: no interval from the curvature there
-            out_lo[name] = out_hi[name] = float(spec.from_scale(z0[j]))
-            bound[name], ident[name], drop[name] = True, False, (np.nan, np.nan)
+        if j not in interior:   # at a bound: no curvature there; refit with the parameter held further in
+            end, llh_end, z_end, whole = bound_profile(res, j)
+            at_lower = z0[j] - lb[j] <= ub[j] - z0[j]
+            here, there = float(spec.from_scale(z0[j])), float(spec.from_scale(end))
+            out_lo[name], out_hi[name] = (here, there) if at_lower else (there, here)
+            bound[name], ident[name], method[name] = True, False, "bound profile" + (" (whole range)" if whole else "")
+            drop[name] = (np.nan, best_llh - llh_end) if at_lower else (best_llh - llh_end, np.nan)
+            sets.append(_values(problem, z_end))
             continue
         lo_z, hi_z = z0[j] - LEVEL_95 * sd, z0[j] + LEVEL_95 * sd
         bound[name] = bool(lo_z <= lb[j] or hi_z >= ub[j])
@@ -183,7 +191,47 @@ def laplace(res: Any, names: Sequence[str]) -> Laplace:
             sets.append(v)
             drops.append(best_llh - problem.log_likelihood(v))
         drop[name] = (float(drops[0]), float(drops[1]))
-    return Laplace(tuple(names), out_lo, out_hi, bound, ident, sets, drop)
+    return Laplace(tuple(names), out_lo, out_hi, bound, ident, sets, drop, method)
+
+
+def bound_profile(res: Any, j: int, *, threshold: float | None = None, steps: int = 4
+                  ) -> tuple[float, float, np.ndarray, bool]:
+    """The 95 % end of free parameter ``j``, which the best fit ``res`` left on a bound.
+
+    Refits with parameter ``j`` held at the opposite bound; if the log-likelihood lost there is
+    within ``threshold`` (default :data:`THRESHOLD_95`), the whole range is inside the 95 % set. Otherwise bisects (``steps``
+    refits, on the parameter's scale) for the point where the loss crosses the threshold. Returns
+    ``(end on the scale, llh there, free parameters there, whole range)``; the end returned is the
+    last point found inside the threshold.
+    """
+    from .estimate.fit import optimize_from
+    from .estimate.objective import Objective
+
+    threshold = THRESHOLD_95 if threshold is None else threshold
+    problem = res.problem
+    lb, ub = problem.bounds_on_scale()
+    z0 = np.asarray(res.best.z, dtype=float)
+    objective = Objective(problem)
+    near, far = z0[j], (ub[j] if z0[j] - lb[j] <= ub[j] - z0[j] else lb[j])
+
+    def refit(v: float) -> tuple[float, np.ndarray]:
+        start = z0.copy()
+        start[j] = v
+        st = optimize_from(objective, start, fixed=[j], fixed_values=[v])
+        return st.llh, np.asarray(st.z, dtype=float)
+
+    llh_far, z_far = refit(far)
+    if res.best_llh - llh_far <= threshold:
+        return float(far), float(llh_far), z_far, True
+    inside = (float(near), float(res.best_llh), z0)
+    for _ in range(steps):
+        mid = 0.5 * (inside[0] + far)
+        llh_mid, z_mid = refit(mid)
+        if res.best_llh - llh_mid <= threshold:
+            inside = (mid, float(llh_mid), z_mid)
+        else:
+            far = mid
+    return inside[0], inside[1], inside[2], False
 
 
 #: log-likelihood threshold of a 95 % likelihood-ratio confidence set for one parameter: chi2(1, 0.95) / 2
@@ -245,7 +293,7 @@ class Calibration:
         elif self.laplace is not None:
             lp = self.laplace
             intervals = {n: {"lower_95": lp.lower[n], "upper_95": lp.upper[n], "identifiable": lp.identifiable[n],
-                             "interval": "at bound" if lp.at_bound[n] and lp.lower[n] == lp.upper[n] else "wald",
+                             "interval": lp.method.get(n, "wald"),
                              "llh_drop_lower": lp.drop[n][0], "llh_drop_upper": lp.drop[n][1]} for n in lp.ids}
         shipped = shipped_values()
         rows = []

@@ -443,7 +443,8 @@ def steady_state_at(cn: CompiledNetwork, p: np.ndarray, x0: np.ndarray, tol: flo
             lam = 1.0
             neg = dx < 0
             if np.any(neg & (x > 0)):
-                ratio = np.min(-x[neg & (x > 0)] / dx[neg & (x > 0)])
+                with np.errstate(over="ignore"):   # a subnormal step of a trace species: no limit (inf)
+                    ratio = np.min(-x[neg & (x > 0)] / dx[neg & (x > 0)])
                 lam = min(1.0, 0.9 * ratio) if ratio < 1.0 else 1.0
             norm0 = np.linalg.norm(f)
             for _ in range(30):

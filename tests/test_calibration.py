@@ -122,6 +122,56 @@ def test_the_ensemble_holds_the_second_sarilumab_optimum() -> None:
     assert "wald + other optimum" in table.splitlines()[[r.split("\t")[0] for r in table.splitlines()].index("sar_koff")]
 
 
+def _profile_fit(monkeypatch: pytest.MonkeyPatch, loss: object) -> object:
+    """A fit whose first free parameter ended on its lower bound (-4, on its scale; bounds -4 to 0), with the
+    refits of :func:`il6sim.calibration.bound_profile` replaced by a closed-form profile ``loss(v)``."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    fitmod = import_module("il6sim.estimate.fit")       # the module (il6sim.estimate.fit is also the function)
+    objmod = import_module("il6sim.estimate.objective")
+
+    problem = SimpleNamespace(bounds_on_scale=lambda: (np.array([-4.0, -2.0]), np.array([0.0, 2.0])))
+    monkeypatch.setattr(objmod, "Objective", lambda problem: None)
+    monkeypatch.setattr(fitmod, "optimize_from", lambda objective, start, fixed, fixed_values: SimpleNamespace(
+        llh=-10.0 - loss(fixed_values[0]), z=np.array([fixed_values[0], 0.5])))  # type: ignore[operator]
+    return SimpleNamespace(problem=problem, best=SimpleNamespace(z=np.array([-4.0, 0.0])), best_llh=-10.0)
+
+
+def test_bound_profile_bisects_to_the_95_percent_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quadratic profile, loss(v) = (v + 4)^2 / 2, crosses chi2(1, .95)/2 at v = -4 + sqrt(3.84)."""
+    from il6sim.calibration import THRESHOLD_95, bound_profile
+
+    res = _profile_fit(monkeypatch, lambda v: 0.5 * (v + 4.0) ** 2)
+    exact = -4.0 + math.sqrt(2 * THRESHOLD_95)
+    end, llh, z, whole = bound_profile(res, 0, steps=8)
+    assert not whole
+    assert exact - 4.0 / 2 ** 8 <= end <= exact     # the last point found inside, within one bisection step
+    assert llh == pytest.approx(-10.0 - 0.5 * (end + 4.0) ** 2) and z[0] == end
+
+
+def test_bound_profile_takes_the_whole_range_when_the_far_bound_is_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    from il6sim.calibration import bound_profile
+
+    res = _profile_fit(monkeypatch, lambda v: 0.1 * (v + 4.0))   # loses 0.4 at the far bound
+    end, llh, _, whole = bound_profile(res, 0)
+    assert whole and end == 0.0 and llh == pytest.approx(-10.4)
+
+
+def test_hepatocyte_trans_signalling_is_at_its_bound_with_the_shared_constant_inside_the_threshold() -> None:
+    """Model version 5: the fit leaves f_trans_hep on its lower bound; the ensemble carries the refit at the
+    shared constant (f_trans_hep = 1), whose likelihood, recomputed here, is within the 95 % threshold."""
+    from il6sim.calibration import THRESHOLD_95
+
+    sets = ensemble()
+    p = joint()
+    assert sets[0]["f_trans_hep"] == pytest.approx(1e-4)
+    (shared,) = [s for s in sets if s["f_trans_hep"] == pytest.approx(1.0)]
+    assert 0 < p.log_likelihood(sets[0]) - p.log_likelihood(shared) < THRESHOLD_95
+    rows = {r.split("\t")[0]: r for r in (JOINT / "fitted.tsv").read_text().splitlines()}
+    assert "bound profile (whole range)" in rows["f_trans_hep"]
+
+
 def test_calibrate_cli_names_the_other_optimum(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """``il6sim calibrate`` prints the fit table, every other optimum inside the threshold, and exits 0 when
     the shipped values are the fit (the fit itself is replaced by the ensemble's best and far sets)."""

@@ -255,7 +255,8 @@ def test_rs2228145_soluble_and_membrane_il6r():
     "model version 3 (issue 18): most IL-6 clearance is now the circulating-leukocyte IL-6R pool, which "
     "the genotype does not touch (the pool does not shed, or serum sIL-6R would be ~10x too high), so "
     "the emergent per-allele effects are IL-6 +3.5 % (published +15 %) and CRP -16 % (published "
-    "-7.5 %), outside the factor-2 band. Tried 2026-12-05: the Ferreira 2013 monocyte IL-6R -28 % per "
+    "-7.5 %), outside the factor-2 band; model version 5 (no hepatocyte trans-signalling, which the Ala "
+    "allele's extra sIL-6R fed) gives IL-6 +4.0 % and CRP -19.6 %. Tried 2026-12-05: the Ferreira 2013 monocyte IL-6R -28 % per "
     "allele on the leukocyte pool (synthesis x0.72 for AC) gives IL-6 +25 % but CRP -1.1 %: the IL-6 "
     "rise offsets the hepatocyte receptor shed; not adopted"))
 def test_rs2228145_emergent_il6_and_crp():

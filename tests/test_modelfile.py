@@ -208,7 +208,7 @@ BINDING = "models/examples/binding.toml"
 def test_shipped_dimensionless_parameters_take_pure_numbers_only() -> None:
     net = load_model("il6")
     dimensionless = sorted(p.id for p in net.parameters if p.unit == "1")
-    assert dimensionless == ["abc_liver", "abc_lung", "baseline_inflammation"]
+    assert dimensionless == ["abc_liver", "abc_lung", "baseline_inflammation", "f_trans_hep"]
     assert net.with_parameters({"abc_lung": "40 %", "baseline_inflammation": "2"}) == net.with_parameters(
         {"abc_lung": 0.4, "baseline_inflammation": 2.0})
     with pytest.raises(UnitError, match=r"^baseline_inflammation expects a pure number \(no unit\); 'mg/kg' is a dose"):
