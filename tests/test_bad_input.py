@@ -195,7 +195,7 @@ CASES: list[Case] = [
          r"s\.toml:\d+: \[parameters\] k_infl_dg: unknown parameter 'k_infl_dg'; did you mean 'k_infl_deg'",
          {"s.toml": sub(COVID, "k_infl_deg =", "k_infl_dg =")}),
     Case("scenario-rate-unit", S, r"s\.toml:\d+: \[\[infusions\]\] #1 rate: .*expected nM/h",
-         {"s.toml": sub(COVID, 'rate = "0.0082841 nM/h"', 'rate = "0.0082841 nM"')}),
+         {"s.toml": sub(COVID, 'rate = "0.00811575 nM/h"', 'rate = "0.00811575 nM"')}),
     Case("scenario-admission-late", S, r"s\.toml:5: \[scenario\] admission: must fall inside the scenario's duration",
          {"s.toml": sub(COVID, 'admission = "7 d"', 'admission = "40 d"')}),
     Case("scenario-stop-before-start", S, r"s\.toml:\d+: \[\[infusions\]\] #1 stop: must be after start",

@@ -43,7 +43,7 @@ set = {{ k_infl_deg = "0.0289 1/h", k_dmg_infl = "0 1/(nM*h)" }}
 species = "infl"
 start = "105 d"
 stop = "113 d"
-rate = "0.0082841 nM/h"
+rate = "0.00811575 nM/h"
 ''')
     t = output_grid(128 * 24.0, 12.0, dose_times=[0.0, 28 * 24.0, 56 * 24.0, 84 * 24.0])
     drug = [{"drug": "tocilizumab", "dose": "8 mg/kg", "every": "28 d", "count": 4}]
