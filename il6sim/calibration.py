@@ -3,7 +3,8 @@
 ``models/calibration/joint/`` fits every training data set of ``models/calibration/`` at once
 (a PEtab problem with il6sim's extension). ``shipped.tsv`` beside it says which model, scenario or
 drug parameter each fitted value becomes in the shipped files; ``ensemble.tsv`` holds the best fit,
-per shipped parameter the two parameter sets at the ends of its 95 % interval, and every other
+per shipped parameter the parameter sets at the ends of its 95 % interval (one, the refit at
+the far end, for a parameter the fit left on a bound), and every other
 optimum of the multistart inside the 95 % likelihood threshold (the calibration's uncertainty),
 written by ``il6sim calibrate --write``.
 
