@@ -77,11 +77,13 @@ def shipped_values() -> dict[str, float]:
 
     run = reference_run()
     cn = compile_network(run.network)
-    vector = cn.parameter_vector(run.parameters)
+    in_scenario = cn.parameter_vector(run.parameters)
+    in_files = cn.parameter_vector({})  # without the scenario's overrides: model and drug files
     out = {}
     for pid, sp in shipped_parameters().items():
         if not sp.targets:
             continue
+        vector = in_scenario if _in_scenario_file(sp) else in_files
         values = {float(vector[cn.parameter_index[t]]) for t in sp.targets}
         if len(values) != 1:
             raise Il6simError(f"shipped.tsv: the targets of '{pid}' ({', '.join(sp.targets)}) have different values "
@@ -97,14 +99,21 @@ def overrides(values: Mapping[str, float], scenario: str | None = None) -> dict[
     runs of that scenario.
     """
     out: dict[str, float] = {}
-    for pid, sp in shipped_parameters().items():
+    # a scenario file's value overrides the model file's for the same run parameter (as the scenario
+    # itself does), so the scenario's rows are applied last
+    rows = sorted(shipped_parameters().items(), key=lambda item: _in_scenario_file(item[1]))
+    for pid, sp in rows:
         home = Path(sp.file)
-        if home.parent.name == "scenarios" and home.stem != scenario:
+        if _in_scenario_file(sp) and home.stem != scenario:
             continue
         if pid in values:
             for t in sp.targets:
                 out[t] = float(values[pid])
     return out
+
+
+def _in_scenario_file(sp: ShippedParameter) -> bool:
+    return Path(sp.file).parent.name == "scenarios"
 
 
 def ensemble() -> list[dict[str, float]]:

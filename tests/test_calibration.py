@@ -158,18 +158,24 @@ def test_bound_profile_takes_the_whole_range_when_the_far_bound_is_inside(monkey
     assert whole and end == 0.0 and llh == pytest.approx(-10.4)
 
 
-def test_hepatocyte_trans_signalling_is_at_its_bound_with_the_shared_constant_inside_the_threshold() -> None:
-    """Model version 5: the fit leaves f_trans_hep on its lower bound; the ensemble carries the refit at the
-    shared constant (f_trans_hep = 1), whose likelihood, recomputed here, is within the 95 % threshold."""
+def test_hepatocyte_trans_signalling_is_at_its_bound_with_a_one_sided_interval() -> None:
+    """The fit leaves f_trans_hep on its lower bound; the ensemble carries the refit at the end of its
+    one-sided profile interval, whose likelihood, recomputed here, is below the best but within the 95 %
+    threshold. Model version 5 put that end at the shared constant (f_trans_hep = 1, whole range);
+    version 6, whose CRP is steeper in hepatocyte signalling, ends it below 1."""
     from il6sim.calibration import THRESHOLD_95
 
     sets = ensemble()
     p = joint()
     assert sets[0]["f_trans_hep"] == pytest.approx(1e-4)
-    (shared,) = [s for s in sets if s["f_trans_hep"] == pytest.approx(1.0)]
-    assert 0 < p.log_likelihood(sets[0]) - p.log_likelihood(shared) < THRESHOLD_95
-    rows = {r.split("\t")[0]: r for r in (JOINT / "fitted.tsv").read_text().splitlines()}
-    assert "bound profile (whole range)" in rows["f_trans_hep"]
+    rows = {r.split("\t")[0]: r.split("\t") for r in (JOINT / "fitted.tsv").read_text().splitlines()}
+    header = rows["parameter"]
+    row = dict(zip(header, rows["f_trans_hep"]))
+    assert row["interval"] == "bound profile"
+    upper = float(row["upper_95"])
+    assert 1e-3 < upper < 1.0
+    (end,) = [s for s in sets if s["f_trans_hep"] == pytest.approx(upper)]
+    assert 0 < p.log_likelihood(sets[0]) - p.log_likelihood(end) < THRESHOLD_95
 
 
 def test_calibrate_cli_names_the_other_optimum(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
@@ -201,6 +207,26 @@ def test_overrides_reach_the_run_parameters() -> None:
     # the RA scenario's values stay out of other scenarios' runs
     assert overrides({"tcz_koff": 1.0, "ra_drive": 3.0}, scenario="covid_severe") == {"tcz_koff_0": 1.0,
                                                                                       "tcz_koff_1": 1.0}
+    # k_coact_basal is both a model-file value (health, k_coact_basal) and the RA scenario's (ra_coact):
+    # in an RA run the scenario's wins, whatever the order of shipped.tsv; elsewhere the model file's
+    both = {"k_coact_basal": 0.5, "ra_coact": 0.1}
+    assert overrides(both, scenario="ra")["k_coact_basal"] == 0.1
+    assert overrides(both, scenario="covid_severe")["k_coact_basal"] == 0.5
+    assert overrides(both)["k_coact_basal"] == 0.5
+
+
+def test_shipped_values_read_each_parameter_from_its_own_file() -> None:
+    """The model file's healthy k_coact_basal and the RA scenario's are read apart (same run parameter)."""
+    import tomllib
+
+    models = Path(__file__).resolve().parent.parent / "models"
+    model = tomllib.loads((models / "il6.toml").read_text(encoding="utf-8"))
+    ra = tomllib.loads((models / "scenarios" / "ra.toml").read_text(encoding="utf-8"))
+    number = lambda text: float(text.split()[0])  # noqa: E731  ("0.01 1/h" -> 0.01)
+    values = shipped_values()
+    assert values["k_coact_basal"] == pytest.approx(number(model["parameters"]["k_coact_basal"]["value"]))
+    assert values["ra_coact"] == pytest.approx(number(ra["parameters"]["k_coact_basal"]))
+    assert values["k_coact_basal"] != pytest.approx(values["ra_coact"])
 
 
 @pytest.mark.slow
@@ -234,3 +260,28 @@ def test_drug_concentrations_within_the_published_between_patient_spread(fit_tab
     rows = fit_table[fit_table["observableId"] == obs]
     r = np.log(rows["simulation"].astype(float).to_numpy() / rows["measurement"].astype(float).to_numpy())
     assert np.sqrt(np.mean(r ** 2)) < limit
+
+
+# Between-patient log-SD of the EC50 of CRP suppression by an IL-6 antibody in RA: 0.781 (IIV CV
+# 78.1 %, reported as sqrt(omega^2)), Kretsos K et al. 2014 CPT Pharmacometrics Syst Pharmacol 3:e119
+# (doi:10.1038/psp.2014.17) Table 1, final model (olokizumab; as encoded in nlmixr2/nlmixr2lib
+# Kretsos_2014_olokizumab.R). The same model's within-patient proportional residual is 0.449.
+CRP_RESPONSE_BETWEEN_PATIENT_SD = 0.781
+
+
+def test_charoin_crp_course_within_the_published_between_patient_spread(fit_table) -> None:
+    """The Charoin/Levi CRP course is one patient, so the typical-patient model is held to the
+    between-patient spread of the CRP response to IL-6 blockade (above): the log-RMS of its residuals
+    must lie below it. Model version 5 (CRP linear in hepatocyte signalling) had 0.98 and failed;
+    version 6 (pSTAT3-induced co-activator) has 0.64. It is not held to the within-patient residual
+    (0.449): the model recovers about a week before this patient (models/calibration/joint/README.md)."""
+    rows = fit_table[fit_table["observableId"] == "crp_serum"]
+    assert len(rows) == 13
+    r = np.log(rows["simulation"].astype(float).to_numpy() / rows["measurement"].astype(float).to_numpy())
+    rms = float(np.sqrt(np.mean(r ** 2)))
+    assert rms < CRP_RESPONSE_BETWEEN_PATIENT_SD, rms
+    # the depth, not only the average: the model's lowest CRP is below 2 % of its own baseline, as the
+    # data's lowest point (0.236 of ~25 mg/l) is ~1 %
+    sim = rows["simulation"].astype(float).to_numpy()
+    t = rows["time"].astype(float).to_numpy()
+    assert sim.min() / sim[t == 0].max() < 0.02

@@ -214,6 +214,46 @@ def test_crp_requires_hepatocyte_il6_signalling():
     assert float(np.max(res["crp_mg_l"])) <= 0.15
 
 
+@pytest.mark.parametrize("scenario_name", ["healthy", "ra"])
+def test_coactivator_and_promoter_match_their_closed_form_at_steady_state(scenario_name):
+    """Model version 6: pSTAT3 activates the CRP co-activator (coact_stat3) next to the basal route.
+
+    With infl = 0 the co-activator pool C (conserved) is a two-state system, so at steady state
+    active / C = (kb + ks*p) / (kb + ks*p + koff) for the solved pSTAT3 level p, and the promoter
+    pool G is occupied by the fraction kon*p*a / (kon*p*a + koff_g) with a = the active co-activator.
+    Both closed forms are evaluated from the parameters alone and compared with the network's
+    steady state (Newton at tol 1e-10)."""
+    net = model()
+    params = dict(load_scenario(scenario_name, net).parameters)
+    ss = il6sim.steady_state(net, parameters=params)
+    assert ss.converged
+    d = ss.as_dict()
+    k = {q.id: q.value for q in net.parameters}
+    k.update(params)
+    p = d["pstat3_hep"]
+    pool = d["coact_hep"] + d["coact_on_hep"]
+    on = k["k_coact_basal"] + k["k_coact_stat3"] * p
+    assert d["coact_on_hep"] / pool == pytest.approx(on / (on + k["k_coact_off"]), rel=1e-6)
+    genes = d["crp_gene_hep"] + d["crp_gene_on_hep"]
+    occ = k["k_crp_prom_on"] * p * d["coact_on_hep"]
+    assert d["crp_gene_on_hep"] / genes == pytest.approx(occ / (occ + k["k_crp_prom_off"]), rel=1e-6)
+
+
+def test_crp_rises_faster_than_hepatocyte_signalling():
+    """With the pSTAT3 route, CRP transcription is pSTAT3 x active co-activator and the co-activator
+    itself rises with pSTAT3. Raising only basal IL-6 release 10-fold (no other parameter moves), the
+    occupied CRP promoters must rise by more than pSTAT3 does (exponent > 1; without the route the
+    co-activator would not move and the exponent would be <= 1), and by no more than its square
+    while the pools are far from saturation (exponent <= 2)."""
+    net = model()
+    h = il6sim.steady_state(net).as_dict()
+    r = il6sim.steady_state(net, parameters={"baseline_inflammation": 10.0}).as_dict()
+    fold_p = r["pstat3_hep"] / h["pstat3_hep"]
+    fold_tx = r["crp_gene_on_hep"] / h["crp_gene_on_hep"]
+    exponent = np.log(fold_tx) / np.log(fold_p)
+    assert 1.0 < exponent <= 2.0, (fold_p, fold_tx)
+
+
 @pytest.mark.parametrize("name", INFLAMED)
 def test_sil6r_rises_modestly_and_never_falls(name):
     t, res = scenario(name)
@@ -256,7 +296,8 @@ def test_rs2228145_soluble_and_membrane_il6r():
     "the genotype does not touch (the pool does not shed, or serum sIL-6R would be ~10x too high), so "
     "the emergent per-allele effects are IL-6 +3.5 % (published +15 %) and CRP -16 % (published "
     "-7.5 %), outside the factor-2 band; model version 5 (no hepatocyte trans-signalling, which the Ala "
-    "allele's extra sIL-6R fed) gives IL-6 +4.0 % and CRP -19.6 %. Tried 2026-12-05: the Ferreira 2013 monocyte IL-6R -28 % per "
+    "allele's extra sIL-6R fed) gives IL-6 +4.0 % and CRP -19.6 %, version 6 (CRP steeper in hepatocyte "
+    "signalling) IL-6 +3.9 % and CRP -21.4 %. Tried 2026-12-05: the Ferreira 2013 monocyte IL-6R -28 % per "
     "allele on the leukocyte pool (synthesis x0.72 for AC) gives IL-6 +25 % but CRP -1.1 %: the IL-6 "
     "rise offsets the hepatocyte receptor shed; not adopted"))
 def test_rs2228145_emergent_il6_and_crp():
