@@ -174,20 +174,25 @@ _SPECS = (
                  f"{text} Points: data (models/calibration/{data_set}); line and band: the calibrated model (best "
                  "fit of models/calibration/joint and the range over the calibration's parameter sets, "
                  "docs/validation.md).",
-                 drugs=("tocilizumab", "sarilumab"), scenarios=("healthy", "ra"), options={"data_set": data_set},
+                 drugs=drugs, scenarios=("healthy", "ra"), options={"data_set": data_set},
                  inputs=_CALIBRATION_INPUTS, estimate_s=12.0)
-      for key, letter, data_set, title, text in (
+      for key, letter, data_set, title, text, drugs in (
           ("charoin2010", "j", "charoin2010_tcz_ra", "tocilizumab 10 mg/kg in RA",
            "Serum tocilizumab, total sIL-6R, total IL-6 and CRP after one 10 mg/kg infusion (digitised "
-           "Charoin/Levi 2010 time courses, WP18663)."),
+           "Charoin/Levi 2010 time courses, WP18663).", ("tocilizumab",)),
           ("frey2010", "k", "frey2010_tcz_pseudo", "tocilizumab 2-10 mg/kg",
            "Serum tocilizumab after single 2, 4, 8 and 10 mg/kg infusions: pseudo-data, typical profiles of "
-           "the Frey 2010 population-PK model (linear plus Michaelis-Menten)."),
+           "the Frey 2010 population-PK model (linear plus Michaelis-Menten).", ("tocilizumab",)),
           ("xu2019", "l", "xu2019_sarilumab_pseudo", "sarilumab 100-200 mg SC",
            "Serum sarilumab after single 100, 150 and 200 mg SC doses: pseudo-data, typical profiles of the Xu "
-           "2019 population-PK model."),
+           "2019 population-PK model.", ("sarilumab",)),
           ("baselines", "m", "baselines", "healthy and RA levels",
-           "Serum IL-6, sIL-6R and CRP at the healthy and RA steady states against published medians."))),
+           "Serum IL-6, sIL-6R and CRP at the healthy and RA steady states against published medians.",
+           ("tocilizumab", "sarilumab")),
+          ("nikanjam2019", "q", "nikanjam2019_siltuximab_pseudo", "siltuximab 11 mg/kg every 3 weeks",
+           "Serum siltuximab over four 1-h infusions of 11 mg/kg every 3 weeks: pseudo-data, the typical profile "
+           "of the Nikanjam 2019 population-PK model (linear), whose constants the drug file uses; a check of "
+           "the drug module, which no fitted parameter moves.", ("siltuximab",)))),
     FigureSpec("validation", "n", "calibration", "compute_validation", "plot_validation",
                "Validation on data never fitted",
                "Every predictable row of the frozen validation set (models/validation): exposures at label "

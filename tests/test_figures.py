@@ -17,7 +17,7 @@ from il6sim.cli import main
 from il6sim.gallery import REGISTRY, gallery_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
-ONLY = "a,b,c,d,e,f,g,h,j,k,l,m,n,o,p"
+ONLY = "a,b,c,d,e,f,g,h,j,k,l,m,n,o,p,q"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from ..network import Network
 
 __all__ = ["DATA_SETS", "compute_calibration", "compute_validation"]
 
-DATA_SETS = ("charoin2010_tcz_ra", "frey2010_tcz_pseudo", "xu2019_sarilumab_pseudo", "baselines")
+DATA_SETS = ("charoin2010_tcz_ra", "frey2010_tcz_pseudo", "xu2019_sarilumab_pseudo", "baselines",
+             "nikanjam2019_siltuximab_pseudo")
 
 
 def compute_calibration(network: Network, data_set: str = DATA_SETS[0], points: int = 120) -> Any:
@@ -51,7 +52,9 @@ def compute_calibration(network: Network, data_set: str = DATA_SETS[0], points: 
                      "upper": np.nan})
     for (cond, obs), group in own.groupby(["simulationConditionId", "observableId"], sort=False):
         t_end = float(group["time"].astype(float).max())
-        times = np.linspace(0.0, t_end, points) if t_end > 0 else np.array([0.0])
+        # the grid plus the data's own times, so that short peaks (an infusion's end) are drawn
+        times = (np.unique(np.concatenate([np.linspace(0.0, t_end, points), group["time"].astype(float)]))
+                 if t_end > 0 else np.array([0.0]))
         band = predict(problem, vectors, obs, times.tolist(), condition=cond)
         for t, b, lo, hi in zip(band["time"], band["best"], band["lower"], band["upper"]):
             rows.append({"condition": cond, "observable": obs, "kind": "model", "time_h": float(t),
