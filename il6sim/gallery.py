@@ -363,6 +363,12 @@ def _image_bytes(fig: Any, fmt: str, dpi: int) -> bytes:
     return buf.getvalue()
 
 
+def _close(fig: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
 def _up_to_date(out: Path, spec: FigureSpec, key: str, formats: Sequence[str]) -> bool:
     meta_path = out / f"{spec.name}.json"
     try:
@@ -431,6 +437,7 @@ def run_gallery(out: str | Path, *, only: Sequence[str] | None = None, formats: 
         t0 = time.perf_counter()
         table, fig = spec.builder()(net, **dict(spec.options))
         images = {fmt: _image_bytes(fig, fmt, int(dpi)) for fmt in fmts}
+        _close(fig)  # a gallery run must not leave its figures open in pyplot
         files = []
         for fmt, data in images.items():
             atomic_write(path / f"{spec.name}.{fmt}", data)

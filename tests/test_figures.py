@@ -60,6 +60,17 @@ def test_second_run_recomputes_nothing_and_files_are_identical(gallery: Path, ca
     assert after == before
 
 
+def test_a_gallery_run_leaves_no_figure_open(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Each figure is closed once its images are written (a library user running the gallery from Python
+    would otherwise collect open pyplot figures, and matplotlib warns past 20)."""
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    assert main(["figures", "--out", str(tmp_path), "--dpi", "40", "--only", "a,q"]) == 0
+    capsys.readouterr()
+    assert set(plt.get_fignums()) == before
+
+
 def test_force_recomputes_with_identical_data(gallery: Path, capsys: pytest.CaptureFixture) -> None:
     csv = (gallery / "schematic.csv").read_bytes()
     capsys.readouterr()
