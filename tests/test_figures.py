@@ -365,7 +365,7 @@ def test_disease_settings(gallery: Path) -> None:
     # receptor binders block classic signalling in every setting. The least: sarilumab in COVID-19
     # (75-79 %), whose window runs 29 days past the one 200 mg SC dose, and the receptor pool clears
     # the drug after ~2.5 weeks while IL-6 is still raised; tocilizumab in CRS (IL-6 ~3 ng/ml;
-    # calibrated in-vivo KD 4.56 nM, issue 18): 85 %. In the short settings sarilumab blocks > 99 %.
+    # calibrated in-vivo KD 4.57 nM, issue 18): 85 %. In the short settings sarilumab blocks > 99 %.
     classic = "inhibition[dose:end]:classic_signal (%)"
     assert (rec[classic] > 70).all()
     short = rec[rec.scenario.isin(["ards", "sepsis", "crs"])]

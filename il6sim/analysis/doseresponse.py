@@ -11,7 +11,7 @@ inhibition (:func:`span_10_90`); a Hill curve has span = log10(81) / n.
 A receptor binder is switch-like when it binds so tightly that the receptor pool removes the
 drug (target-mediated disposition): below the dose that saturates the receptor the drug is gone
 within days, above it the block is complete. In the shipped model this holds for sarilumab;
-tocilizumab (in-vivo KD 4.56 nM) is about as graded as the cytokine binders.
+tocilizumab (in-vivo KD 4.57 nM) is about as graded as the cytokine binders.
 
 >>> from il6sim.shipped import load_model
 >>> t = compute_dose_response(load_model("il6"), drugs=["siltuximab"], doses_mg_kg=[0.1, 10.0])
