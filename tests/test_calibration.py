@@ -247,6 +247,12 @@ def fit_table():
     return joint().simulate(ensemble()[0])
 
 
+def _log_rms(rows) -> float:
+    """RMS of log(simulation / measurement) over the rows of a simulated measurement table."""
+    r = np.log(rows["simulation"].astype(float).to_numpy() / rows["measurement"].astype(float).to_numpy())
+    return float(np.sqrt(np.mean(r ** 2)))
+
+
 @pytest.mark.parametrize("data_set", ["frey2010_tcz_pseudo", "xu2019_sarilumab_pseudo", "charoin2010_tcz_ra",
                                       "nikanjam2019_siltuximab_pseudo"])
 def test_drug_concentrations_within_the_published_between_patient_spread(fit_table, data_set: str) -> None:
@@ -260,8 +266,7 @@ def test_drug_concentrations_within_the_published_between_patient_spread(fit_tab
     obs = {"frey2010_tcz_pseudo": "tcz_frey", "xu2019_sarilumab_pseudo": "sar_total",
            "charoin2010_tcz_ra": "tcz_total", "nikanjam2019_siltuximab_pseudo": "silt_total"}[data_set]
     rows = fit_table[fit_table["observableId"] == obs]
-    r = np.log(rows["simulation"].astype(float).to_numpy() / rows["measurement"].astype(float).to_numpy())
-    assert np.sqrt(np.mean(r ** 2)) < limit
+    assert _log_rms(rows) < limit
 
 
 # Between-patient log-SD of the EC50 of CRP suppression by an IL-6 antibody in RA: 0.781 (IIV CV
@@ -285,8 +290,7 @@ def test_charoin_biomarkers_within_the_published_between_patient_spread(fit_tabl
     published between-patient SD (above). Measured (model version 6): sIL-6R 0.19, IL-6 0.48."""
     rows = fit_table[fit_table["observableId"] == observable]
     assert len(rows) == 13
-    r = np.log(rows["simulation"].astype(float).to_numpy() / rows["measurement"].astype(float).to_numpy())
-    assert float(np.sqrt(np.mean(r ** 2))) < BIOMARKER_BETWEEN_PATIENT_SD[observable]
+    assert _log_rms(rows) < BIOMARKER_BETWEEN_PATIENT_SD[observable]
 
 
 def test_charoin_crp_course_within_the_published_between_patient_spread(fit_table) -> None:
@@ -297,8 +301,7 @@ def test_charoin_crp_course_within_the_published_between_patient_spread(fit_tabl
     (0.449): the model recovers about a week before this patient (models/calibration/joint/README.md)."""
     rows = fit_table[fit_table["observableId"] == "crp_serum"]
     assert len(rows) == 13
-    r = np.log(rows["simulation"].astype(float).to_numpy() / rows["measurement"].astype(float).to_numpy())
-    rms = float(np.sqrt(np.mean(r ** 2)))
+    rms = _log_rms(rows)
     assert rms < CRP_RESPONSE_BETWEEN_PATIENT_SD, rms
     # the depth, not only the average: the model's lowest CRP is below 2 % of its own baseline, as the
     # data's lowest point (0.236 of ~25 mg/l) is ~1 %
